@@ -1,0 +1,124 @@
+"""The one place that decides how skglai talks to torch.
+
+Devices, dtypes, thread counts and the conversion of numpy / scipy inputs
+into tensors (and back) live here, so the rest of the package never has to
+guess where a tensor lives or what precision it carries.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+__all__ = [
+    "resolve_device",
+    "torch_dtype",
+    "to_tensor",
+    "to_numpy",
+    "torch_threads",
+    "make_generator",
+]
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a concrete :class:`torch.device`.
+
+    ``'auto'`` picks CUDA when it is available and the CPU otherwise. Asking
+    explicitly for CUDA on a machine without it is an error, not a silent
+    fallback: the user said what they wanted.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"The 'device' parameter must be 'auto', 'cpu', 'cuda', 'cuda:N' or a "
+            f"torch.device; got {device!r}."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on "
+                "this machine; use device='auto' or device='cpu'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    elif resolved.type != "cpu":
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
+        )
+    return resolved
+
+
+def torch_dtype(np_dtype):
+    """float32 inputs train in float32; everything else in float64."""
+    return torch.float32 if np.dtype(np_dtype) == np.float32 else torch.float64
+
+
+def to_tensor(X, dtype, device):
+    """Convert a numpy array or scipy sparse matrix to a tensor on ``device``.
+
+    Sparse inputs become sparse COO tensors so that ``torch.sparse.mm`` can
+    multiply them with dense weights (and differentiate with respect to the
+    weights) without densifying the data.
+    """
+    if sp.issparse(X):
+        coo = X.tocoo()
+        indices = np.vstack([coo.row, coo.col]).astype(np.int64)
+        return torch.sparse_coo_tensor(
+            torch.from_numpy(indices),
+            torch.from_numpy(np.asarray(coo.data)),
+            size=coo.shape,
+            dtype=dtype,
+            device=device,
+            check_invariants=False,
+        ).coalesce()
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+
+
+def to_numpy(tensor):
+    """Detach a tensor and return it as a numpy array on the host."""
+    return tensor.detach().cpu().numpy()
+
+
+def row_slice(X, rows, densify=True):
+    """Rows of a dense tensor, or of a sparse COO tensor.
+
+    Minibatches of sparse data are densified one batch at a time (a batch is
+    small, and dense matmuls are much faster than sparse ones); large chunks
+    of a full-batch pass stay sparse.
+    """
+    if X.is_sparse:
+        part = torch.index_select(X, 0, rows)
+        return part.to_dense() if densify else part.coalesce()
+    return X[rows]
+
+
+def make_generator(seed, device):
+    """A torch generator seeded from an integer, placed on ``device``."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed))
+    return generator
+
+
+@contextmanager
+def torch_threads(n_threads=None):
+    """Run a block with a fixed number of torch intra-op threads.
+
+    ``None`` keeps torch's current setting. The previous value is restored on
+    exit so that skglai never changes the caller's process state.
+    """
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n_threads)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,456 @@
+"""The estimator shared by GLAIClassifier and GLAIRegressor.
+
+``fit`` runs the method in order: structure (warm-up MLP) -> paths (expand
+and prune to the budget) -> quantities (the convex phase). Everything about
+targets (label encoding, target scaling, the validation score) is left to
+the thin subclasses in :mod:`skglai._classes`.
+"""
+
+import time
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._backend import make_generator, resolve_device, row_slice, to_tensor, torch_dtype
+from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
+from ._pruning import min_budget, mlp_param_count, select_paths
+from ._solvers import (
+    ConvexProblem,
+    Monitor,
+    resolve_solver,
+    solve_lbfgs,
+    solve_lstsq,
+    solve_minibatch,
+)
+from ._structure import (
+    StructuralNet,
+    choose_probe,
+    fit_structure,
+    init_structural_net,
+    structural_sizes,
+)
+
+PREDICT_CHUNK_ELEMENTS = 1 << 22
+
+
+class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
+    """Parameters, validation and the three-phase fit. Not for direct use."""
+
+    _y_numeric = False
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "reduction_factor": [Interval(Real, 1, None, closed="left")],
+        "param_budget": [StrOptions({"mlp"}), Interval(Integral, 1, None, closed="left")],
+        "structure_max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "structure_tol": [Interval(Real, 0, 1, closed="both")],
+        "structure_patience": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"auto", "lbfgs", "adam", "sgd", "lstsq"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        reduction_factor=4,
+        param_budget="mlp",
+        structure_max_epochs=30,
+        structure_tol=0.02,
+        structure_patience=2,
+        solver="auto",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.reduction_factor = reduction_factor
+        self.param_budget = param_budget
+        self.structure_max_epochs = structure_max_epochs
+        self.structure_tol = structure_tol
+        self.structure_patience = structure_patience
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _encode_targets(self, y, sample_weight):
+        """Return ``(targets, loss, sample_weight, fitted)`` for validated ``y``.
+
+        ``fitted`` holds the target-related fitted attributes to set once
+        the fit has succeeded (``classes_``, target scaling, ...).
+        """
+
+    def _stratify(self, y):
+        return None
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model: structural warm-up, path pruning, convex phase.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 input trains in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values (class labels, a label indicator matrix, or
+            real-valued targets).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            # A failed refit leaves the previous model exactly as it was.
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        X, y, sample_weight = self._validate_fit_inputs(X, y, sample_weight)
+        hidden = self._hidden_sizes()
+        device = resolve_device(self.device)
+        targets, loss, sample_weight, target_state = self._encode_targets(y, sample_weight)
+        n_outputs = targets.shape[1] if loss != "softmax" else len(target_state["classes_"])
+        budget = self._budget(X.shape[1], hidden, n_outputs)
+        solver = resolve_solver(self.solver, loss)
+        rng = check_random_state(self.random_state)
+        train, val = self._split(y, rng)
+        generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
+        dtype = torch_dtype(X.dtype)
+
+        def tensors(rows):
+            return (
+                to_tensor(X[rows], dtype, device),
+                _target_tensor(targets[rows], loss, dtype, device),
+                torch.as_tensor(sample_weight[rows], dtype=dtype, device=device),
+            )
+
+        X_t, T_t, w_t = tensors(train)
+        times = {}
+        tick = time.perf_counter()
+        reuse = self._reusable_state(X.shape[1], n_outputs, target_state)
+        if reuse is not None:
+            net, paths, structure = reuse[0](dtype, device), reuse[1], None
+        else:
+            net = init_structural_net((X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs), dtype, device, generator)
+            structure = fit_structure(
+                X_t, T_t, w_t, loss, net,
+                alpha=self.alpha,
+                batch_size=self._batch_size(len(train)),
+                learning_rate_init=self.learning_rate_init,
+                max_epochs=self.structure_max_epochs,
+                tol=self.structure_tol,
+                patience=self.structure_patience,
+                probe_rows=choose_probe(len(train), rng),
+                generator=generator,
+                progress=self._progress("structure"),
+            )
+        times["structure"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        if reuse is None:
+            paths = self._prune(net, n_outputs, budget, X_t, w_t, rng)
+        operator = PathOperator(paths, n_outputs, dtype, device)
+        ext_gates = compute_gates(net, X_t)
+        times["paths"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        theta = torch.as_tensor(paths.theta, dtype=dtype, device=device).clone()
+        coef = torch.as_tensor(paths.coef, dtype=dtype, device=device).clone()
+        penalised = torch.as_tensor(~_is_output_bias(paths.scalar_chains, net.hidden_sizes), dtype=dtype, device=device)
+        problem = ConvexProblem(operator, X_t, ext_gates, T_t, w_t, loss, self.alpha, penalised)
+        monitor = Monitor(
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validation_score=self._validation_scorer(val, tensors, net, operator, loss) if val is not None else None,
+            progress=self._progress("quantities"),
+        )
+        params = [theta, coef]
+        n_iter = self._solve(solver, problem, params, monitor, generator, len(train))
+        times["quantities"] = time.perf_counter() - tick
+        if not all(torch.isfinite(p).all() for p in params):
+            raise ValueError("The quantitative phase diverged (non-finite path values); lower learning_rate_init or use solver='lbfgs'.")
+
+        fitted_paths = PathSet(
+            paths.block_chains, paths.block_outputs, theta.cpu().numpy(),
+            paths.scalar_chains, paths.scalar_outputs, coef.cpu().numpy(),
+        )
+        self._set_fitted(
+            target_state, net, fitted_paths, n_outputs, structure, monitor, n_iter, solver, budget, times, device
+        )
+        return self
+
+    def _validate_fit_inputs(self, X, y, sample_weight):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=self._y_numeric,
+            reset=True,
+        )
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"X is empty: shape {X.shape}; GLAI needs samples and features.")
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+        return X, y, sample_weight
+
+    def _hidden_sizes(self):
+        hidden = self.hidden_layer_sizes
+        hidden = [hidden] if isinstance(hidden, Integral) else list(hidden)
+        if not hidden or any(not isinstance(h, Integral) or h <= 0 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(h) for h in hidden)
+
+    def _budget(self, n_features, hidden, n_outputs):
+        budget = mlp_param_count(n_features, hidden, n_outputs) if self.param_budget == "mlp" else int(self.param_budget)
+        smallest = min_budget(n_features, n_outputs)
+        if budget < smallest:
+            raise ValueError(
+                f"param_budget={budget} is too small for {n_features} features and "
+                f"{n_outputs} outputs: it must be at least {smallest} (one path block "
+                "plus the output biases)."
+            )
+        return budget
+
+    def _batch_size(self, n_samples):
+        return min(200, n_samples) if self.batch_size == "auto" else min(self.batch_size, n_samples)
+
+    def _split(self, y, rng):
+        """Training and validation row indices (validation is None without early stopping)."""
+        rows = np.arange(y.shape[0])
+        if not self.early_stopping:
+            return rows, None
+        try:
+            train, val = train_test_split(
+                rows,
+                test_size=self.validation_fraction,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+                stratify=self._stratify(y),
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping=True could not hold out validation_fraction="
+                f"{self.validation_fraction} of {y.shape[0]} samples: {exc}"
+            ) from exc
+        return np.sort(train), np.sort(val)
+
+    def _reusable_state(self, n_features, n_outputs, target_state):
+        """With warm_start, the previous structure and paths when they still fit."""
+        if not (self.warm_start and hasattr(self, "paths_")):
+            return None
+        if self.n_outputs_ != n_outputs or self.structural_coefs_[0].shape[0] != n_features:
+            return None
+        if "classes_" in target_state and not np.array_equal(self.classes_, target_state["classes_"]):
+            return None
+        return self._structural_net, self.paths_
+
+    def _prune(self, net, n_outputs, budget, X_t, w_t, rng):
+        probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
+        X_probe, w_probe = row_slice(X_t, probe), w_t[probe]
+        chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
+        theta, coef = structural_path_values(net, *chains)
+        block_chains, block_outputs, scalar_chains, scalar_outputs = chains
+        return PathSet(
+            block_chains, block_outputs, theta.cpu().numpy(),
+            scalar_chains, scalar_outputs, coef.cpu().numpy(),
+        )
+
+    def _solve(self, solver, problem, params, monitor, generator, n_train):
+        monitor.start(params)
+        try:
+            if solver == "lbfgs":
+                n_iter = solve_lbfgs(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
+            elif solver == "lstsq":
+                n_iter = solve_lstsq(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
+            else:
+                n_iter = solve_minibatch(
+                    problem, params, monitor,
+                    algorithm=solver,
+                    learning_rate=self.learning_rate_init,
+                    batch_size=self._batch_size(n_train),
+                    max_iter=self.max_iter,
+                    generator=generator,
+                )
+        except FloatingPointError as exc:
+            raise ValueError(
+                f"The quantitative phase ({solver}) diverged: the loss became "
+                "non-finite. Lower learning_rate_init or standardise the features."
+            ) from exc
+        monitor.finish(params)
+        return n_iter
+
+    def _validation_scorer(self, val, tensors, net, operator, loss):
+        X_v, T_v, w_v = tensors(val)
+        acts = operator.activations(compute_gates(net, X_v))
+
+        def score(params):
+            with torch.no_grad():
+                outputs = operator.forward(X_v, acts, *params)
+                return float(_validation_score(loss, outputs, T_v, w_v))
+
+        return score
+
+    def _progress(self, phase):
+        if not self.verbose:
+            return None
+
+        def report(step, loss, extra):
+            label = "gate flips" if phase == "structure" else "validation score"
+            extra_text = "" if extra is None else f", {label} = {extra:.4f}"
+            print(f"[skglai] {phase} iteration {step}: loss = {loss:.6f}{extra_text}")
+
+        return report
+
+    def _set_fitted(self, target_state, net, paths, n_outputs, structure, monitor, n_iter, solver, budget, times, device):
+        for name, value in target_state.items():
+            setattr(self, name, value)
+        self.structural_coefs_ = [w.T.cpu().numpy().copy() for w in net.weights]
+        self.structural_intercepts_ = [b.cpu().numpy().copy() for b in net.biases]
+        self.paths_ = paths
+        self.n_outputs_ = int(n_outputs)
+        self.n_params_ = paths.n_params
+        self.param_budget_ = budget
+        if structure is not None:
+            self.structure_change_ = np.asarray(structure.change_curve)
+            self.structure_loss_curve_ = list(structure.loss_curve)
+            self.n_structure_epochs_ = structure.n_epochs
+            self.structure_settled_ = structure.settled
+        self.loss_curve_ = list(monitor.loss_curve)
+        self.validation_scores_ = list(monitor.validation_scores) if self.early_stopping else None
+        self.best_validation_score_ = monitor.best_score if self.early_stopping else None
+        self.n_iter_ = int(n_iter)
+        self.solver_ = solver
+        self.fit_times_ = times
+        self.device_ = str(device)
+
+    # ---------------------------------------------------------------- predict
+    @property
+    def _structural_net(self):
+        def build(dtype, device):
+            weights = [torch.as_tensor(w.T, dtype=dtype, device=device) for w in self.structural_coefs_]
+            biases = [torch.as_tensor(b, dtype=dtype, device=device) for b in self.structural_intercepts_]
+            return StructuralNet(weights, biases)
+
+        return build
+
+    def _raw_outputs(self, X):
+        """Path-model outputs ``(n, K)`` as numpy, computed on the CPU in chunks."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False)
+        dtype = torch_dtype(self.paths_.theta.dtype)
+        net = self._structural_net(dtype, "cpu")
+        operator = PathOperator(self.paths_, self.n_outputs_, dtype, "cpu")
+        theta = torch.from_numpy(self.paths_.theta)
+        coef = torch.from_numpy(self.paths_.coef)
+        n_paths = len(self.paths_.theta) + len(self.paths_.coef)
+        chunk = max(256, PREDICT_CHUNK_ELEMENTS // max(n_paths, 1))
+        outputs = np.empty((X.shape[0], self.n_outputs_), dtype=self.paths_.theta.dtype)
+        with torch.no_grad():
+            for start in range(0, X.shape[0], chunk):
+                X_chunk = to_tensor(X[start : start + chunk], dtype, "cpu")
+                acts = operator.activations(compute_gates(net, X_chunk))
+                outputs[start : start + chunk] = operator.forward(X_chunk, acts, theta, coef).numpy()
+        return outputs
+
+    def to_torch(self):
+        """The fitted model as a :class:`torch.nn.Module` on the CPU.
+
+        Returns
+        -------
+        module : skglai.nn.GLAIPathModel
+            Computes the same outputs as :meth:`decision_function` (classifier,
+            as a 2-d array) or :meth:`predict` (regressor).
+        """
+        check_is_fitted(self)
+        from .nn import GLAIPathModel
+
+        scale, offset = self._output_affine()
+        return GLAIPathModel.from_arrays(
+            self.structural_coefs_, self.structural_intercepts_, self.paths_, self.n_outputs_, scale, offset
+        )
+
+    def _output_affine(self):
+        return None, None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _target_tensor(targets, loss, dtype, device):
+    if loss == "softmax":
+        return torch.as_tensor(targets.ravel(), dtype=torch.int64, device=device)
+    return torch.as_tensor(targets, dtype=dtype, device=device)
+
+
+def _is_output_bias(scalar_chains, hidden_sizes):
+    return (scalar_chains == np.asarray(hidden_sizes)).all(axis=1)
+
+
+def _validation_score(loss, outputs, targets, weights):
+    """Accuracy (classification) or R^2 (regression), sample-weighted."""
+    if loss == "softmax":
+        correct = (outputs.argmax(dim=1) == targets).to(weights.dtype)
+    elif loss == "logistic":
+        correct = ((outputs > 0) == (targets > 0.5)).all(dim=1).to(weights.dtype)
+    else:
+        mean = (weights[:, None] * targets).sum(0) / weights.sum()
+        residual = (weights[:, None] * (targets - outputs).pow(2)).sum(0)
+        total = (weights[:, None] * (targets - mean).pow(2)).sum(0)
+        r2 = torch.where(total > 0, 1 - residual / total.clamp_min(1e-300), torch.zeros_like(total))
+        return r2.mean()
+    return (correct * weights).sum() / weights.sum()

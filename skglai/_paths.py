@@ -1,0 +1,200 @@
+"""Phase 2: gates, gate chains and the path operator.
+
+Append to every hidden layer a constant unit that always outputs 1 (it carries
+the next layer's bias), and the ReLU MLP becomes a sum over *gate chains*
+``t = (j_1, ..., j_L)``, one unit per hidden layer, with ``j_l = m_l`` naming
+the constant unit::
+
+    o_k(x) = sum_t gamma_t(x) * w_kt * (r_{j_1} . x~)
+
+where ``gamma_t(x) = prod_l g_{l, j_l}(x)`` (the constant unit's gate is 1),
+``w_kt`` is the product of the weights along the chain into output ``k`` and
+``r_j = [W_1[j, :], b_1[j]]``. A chain whose first unit is a real unit owns a
+*block* ``theta_kt = w_kt r_{j_1}`` in R^(D+1); a chain that starts on the
+constant unit is a path from a deeper bias (or the output bias itself) and
+owns one *scalar*. Constant units can only form a prefix of a chain: every
+other chain has zero weight.
+
+With the gates frozen the outputs are linear in the blocks and scalars, and
+:class:`PathOperator` evaluates them as ``U = X~ @ Theta^T``, ``V = U * Gamma``,
+``o = V @ S`` (``S`` the one-hot map of path to output), at the cost of the
+MLP's first layer and without ever building the ``n x (K*m*(D+1))`` design
+matrix.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._structure import mlp_forward
+
+
+@dataclass
+class PathSet:
+    """Which (output, chain) pairs exist, and their values.
+
+    ``block_chains`` (Q, L) and ``scalar_chains`` (P, L) hold extended unit
+    indices (``m_l`` is layer ``l``'s constant unit); ``block_outputs`` and
+    ``scalar_outputs`` the output each path feeds; ``theta`` (Q, D+1) and
+    ``coef`` (P,) the trainable values.
+    """
+
+    block_chains: np.ndarray
+    block_outputs: np.ndarray
+    theta: np.ndarray
+    scalar_chains: np.ndarray
+    scalar_outputs: np.ndarray
+    coef: np.ndarray
+
+    @property
+    def n_params(self):
+        return int(self.theta.size + self.coef.size)
+
+
+def extended_matrices(net):
+    """Weight matrices of the MLP with a constant unit appended to each hidden layer.
+
+    Returns ``first_rows`` (m_1, D+1) ``= [W_1, b_1]`` and a list of matrices
+    ``A_l`` for l = 2..L+1, where ``A_l`` maps extended layer ``l-1`` to
+    extended layer ``l``: ``[[W_l, b_l], [0, 1]]`` for hidden layers and
+    ``[W_out, b_out]`` for the output layer.
+    """
+    first_rows = torch.cat([net.weights[0], net.biases[0][:, None]], dim=1)
+    matrices = []
+    n_layers = len(net.weights)
+    for layer in range(1, n_layers):
+        w, b = net.weights[layer], net.biases[layer]
+        top = torch.cat([w, b[:, None]], dim=1)
+        if layer == n_layers - 1:
+            matrices.append(top)
+        else:
+            constant_row = torch.zeros(1, top.shape[1], dtype=w.dtype, device=w.device)
+            constant_row[0, -1] = 1.0
+            matrices.append(torch.cat([top, constant_row], dim=0))
+    return first_rows, matrices
+
+
+def chain_weights(matrices, chains, outputs):
+    """Product of the extended weights along each chain into its output."""
+    chains = torch.as_tensor(chains, device=matrices[0].device)
+    outputs = torch.as_tensor(outputs, device=matrices[0].device)
+    product = matrices[-1][outputs, chains[:, -1]]
+    for layer, matrix in enumerate(matrices[:-1], start=1):
+        product = product * matrix[chains[:, layer], chains[:, layer - 1]]
+    return product
+
+
+def structural_path_values(net, block_chains, block_outputs, scalar_chains, scalar_outputs):
+    """Blocks and scalars that make the path model equal the structural net."""
+    first_rows, matrices = extended_matrices(net)
+    w_blocks = chain_weights(matrices, block_chains, block_outputs)
+    rows = first_rows[torch.as_tensor(block_chains[:, 0], device=first_rows.device)]
+    theta = w_blocks[:, None] * rows
+    coef = chain_weights(matrices, scalar_chains, scalar_outputs)
+    return theta, coef
+
+
+def all_chains(hidden_sizes, n_outputs):
+    """Every nonzero (output, chain) pair of the expansion, blocks and scalars.
+
+    Blocks: every chain of real units. Scalars: chains whose first ``s >= 1``
+    units are constant, for ``s = 1..L`` (``s = L`` is the output bias).
+    Only for small nets and tests: the count grows as ``prod(m_l)``.
+    """
+    n_layers = len(hidden_sizes)
+    real = [range(m) for m in hidden_sizes]
+    blocks = np.array(list(itertools.product(*real)), dtype=np.int64).reshape(-1, n_layers)
+    scalar_parts = []
+    for start in range(1, n_layers + 1):
+        prefix = [[m] for m in hidden_sizes[:start]]
+        combos = itertools.product(*prefix, *real[start:])
+        scalar_parts.append(np.array(list(combos), dtype=np.int64).reshape(-1, n_layers))
+    scalars = np.concatenate(scalar_parts)
+    return _for_every_output(blocks, n_outputs), _for_every_output(scalars, n_outputs)
+
+
+def _for_every_output(chains, n_outputs):
+    outputs = np.repeat(np.arange(n_outputs), len(chains))
+    return np.tile(chains, (n_outputs, 1)), outputs
+
+
+def full_path_set(net, n_outputs):
+    """The unpruned expansion, initialised from the structural net."""
+    (block_chains, block_outputs), (scalar_chains, scalar_outputs) = all_chains(
+        net.hidden_sizes, n_outputs
+    )
+    theta, coef = structural_path_values(
+        net, block_chains, block_outputs, scalar_chains, scalar_outputs
+    )
+    return PathSet(
+        block_chains,
+        block_outputs,
+        theta.cpu().numpy(),
+        scalar_chains,
+        scalar_outputs,
+        coef.cpu().numpy(),
+    )
+
+
+def extended_gates(gates):
+    """Append the constant unit's always-on gate to each layer's gates."""
+    return [
+        torch.cat([g, torch.ones(g.shape[0], 1, dtype=torch.bool, device=g.device)], dim=1)
+        for g in gates
+    ]
+
+
+def compute_gates(net, X):
+    """Frozen gates of the structural net on ``X``, extended with constant units."""
+    with torch.no_grad():
+        _, gates = mlp_forward(net, X, return_gates=True)
+    return extended_gates(gates)
+
+
+def chain_activations(ext_gates, chains, dtype):
+    """``gamma_t(x)`` for each row and chain: (n, n_chains) in ``dtype``."""
+    activation = ext_gates[0][:, chains[:, 0]]
+    for layer in range(1, chains.shape[1]):
+        activation = activation & ext_gates[layer][:, chains[:, layer]]
+    return activation.to(dtype)
+
+
+class PathOperator:
+    """The gated linear map from path values to outputs, on one device.
+
+    The index tensors live on the device once; :meth:`activations` turns a
+    batch of gates into the dense 0/1 matrices the forward pass multiplies
+    with, so they can be computed once and reused across iterations.
+    """
+
+    def __init__(self, paths, n_outputs, dtype, device):
+        self.dtype, self.device, self.n_outputs = dtype, device, n_outputs
+        self.block_chains = torch.as_tensor(paths.block_chains, device=device)
+        self.scalar_chains = torch.as_tensor(paths.scalar_chains, device=device)
+        self.block_map = _one_hot(paths.block_outputs, n_outputs, dtype, device)
+        self.scalar_map = _one_hot(paths.scalar_outputs, n_outputs, dtype, device)
+
+    def activations(self, ext_gates):
+        return (
+            chain_activations(ext_gates, self.block_chains, self.dtype),
+            chain_activations(ext_gates, self.scalar_chains, self.dtype),
+        )
+
+    def forward(self, X, activations, theta, coef):
+        """Outputs ``(n, K)`` for rows ``X`` whose activations are given."""
+        block_gamma, scalar_gamma = activations
+        weights, bias = theta[:, :-1], theta[:, -1]
+        if X.is_sparse:
+            u = torch.sparse.mm(X, weights.T) + bias
+        else:
+            u = torch.addmm(bias, X, weights.T)
+        return (u * block_gamma) @ self.block_map + (scalar_gamma * coef) @ self.scalar_map
+
+
+def _one_hot(outputs, n_outputs, dtype, device):
+    outputs = torch.as_tensor(outputs, device=device)
+    matrix = torch.zeros(len(outputs), n_outputs, dtype=dtype, device=device)
+    matrix[torch.arange(len(outputs), device=device), outputs] = 1.0
+    return matrix

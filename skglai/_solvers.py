@@ -1,0 +1,452 @@
+"""Phase 3: the convex problem over the path values, and its solvers.
+
+With the gates frozen the outputs are linear in the path values, so::
+
+    f(theta) = sum_n w_n loss(y_n, o(x_n)) / W + alpha / (2 W) ||theta||^2
+
+is convex (``W`` the total sample weight; the output biases are not
+penalised, as in :class:`~sklearn.neural_network.MLPClassifier`). Every
+solver is a module-level function taking a :class:`ConvexProblem`, the
+starting values and its settings, and returning the iteration count; the
+values are updated in place and a :class:`Monitor` records the loss curve,
+keeps the best values for early stopping and says when to stop.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from ._backend import row_slice
+from ._losses import per_sample_loss
+
+SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
+# Rows per chunk of a full-batch pass: bounds the memory of the (n, Q)
+# intermediates without making the matmuls small.
+CHUNK_ELEMENTS = 1 << 22
+# Full-batch activations are cached when they fit in this many elements.
+CACHE_ELEMENTS = 1 << 27
+
+
+def resolve_solver(solver, loss):
+    """The solver ``'auto'`` stands for, and a check that the choice fits the loss."""
+    if solver == "auto":
+        return "lstsq" if loss == "squared" else "lbfgs"
+    if solver == "lstsq" and loss != "squared":
+        raise ValueError(
+            "solver='lstsq' solves squared-error problems only (GLAIRegressor); "
+            "use 'lbfgs', 'adam' or 'sgd' for classification."
+        )
+    return solver
+
+
+class ConvexProblem:
+    """The data, frozen gates and loss of the quantitative phase on one device."""
+
+    def __init__(self, operator, X, ext_gates, targets, weights, loss, alpha, penalised):
+        self.operator, self.X, self.ext_gates = operator, X, ext_gates
+        self.targets, self.weights, self.loss, self.alpha = targets, weights, loss, alpha
+        self.penalised = penalised
+        self.n_samples = X.shape[0]
+        self.weight_total = weights.sum()
+        n_paths = operator.block_chains.shape[0] + operator.scalar_chains.shape[0]
+        self.chunk_rows = max(256, CHUNK_ELEMENTS // max(n_paths, 1))
+        self._chunks = self._make_chunks(n_paths)
+
+    def _make_chunks(self, n_paths):
+        """Row chunks for full-batch passes, with activations cached if they fit."""
+        cache = self.n_samples * n_paths <= CACHE_ELEMENTS
+        chunks = []
+        for start in range(0, self.n_samples, self.chunk_rows):
+            rows = torch.arange(start, min(start + self.chunk_rows, self.n_samples), device=self.X.device)
+            chunks.append((rows, self.batch(rows) if cache else None))
+        return chunks
+
+    def batch(self, rows):
+        """Everything the forward pass needs for a set of rows."""
+        if len(rows) == self.n_samples:
+            X = self.X
+        else:
+            X = row_slice(self.X, rows, densify=len(rows) < self.chunk_rows)
+        acts = self.operator.activations([g[rows] for g in self.ext_gates])
+        return X, acts
+
+    def outputs(self, params, batch):
+        X, acts = batch
+        return self.operator.forward(X, acts, *params)
+
+    def penalty(self, params):
+        theta, coef = params
+        return 0.5 * self.alpha * (theta.pow(2).sum() + (coef * self.penalised).pow(2).sum())
+
+    def batch_objective(self, params, rows, batch=None):
+        """Objective on a minibatch, normalised by the batch's weight (as sklearn does)."""
+        batch = self.batch(rows) if batch is None else batch
+        w = self.weights[rows]
+        total = w.sum()
+        data = (per_sample_loss(self.loss, self.outputs(params, batch), self.targets[rows]) * w).sum()
+        return (data + self.penalty(params)) / total
+
+    def full_objective_and_grad(self, params):
+        """Full-batch objective, gradients accumulated chunk by chunk."""
+        for p in params:
+            p.grad = None
+        value = 0.0
+        for rows, cached in self._chunks:
+            batch = self.batch(rows) if cached is None else cached
+            out = self.outputs(params, batch)
+            data = (per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum()
+            (data / self.weight_total).backward()
+            value += float(data.detach())
+        reg = self.penalty(params) / self.weight_total
+        reg.backward()
+        return value / float(self.weight_total) + float(reg.detach())
+
+    def full_objective(self, params):
+        with torch.no_grad():
+            value = 0.0
+            for rows, cached in self._chunks:
+                batch = self.batch(rows) if cached is None else cached
+                out = self.outputs(params, batch)
+                value += float((per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum())
+            return value / float(self.weight_total) + float(self.penalty(params) / self.weight_total)
+
+
+@dataclass
+class Monitor:
+    """Loss curve, stopping rule and best-values bookkeeping for a solver.
+
+    With a ``validation_score`` callable it does early stopping: the values
+    with the best validation score (the starting values included) are
+    restored at the end. Without it, training stops once the loss has not
+    improved by ``tol`` for ``n_iter_no_change`` iterations.
+    """
+
+    tol: float
+    n_iter_no_change: int
+    validation_score: object = None
+    progress: object = None
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    best_score: float = -math.inf
+    best_loss: float = math.inf
+    best_params: list = None
+    _no_improvement: int = 0
+
+    def start(self, params):
+        if self.validation_score is not None:
+            score = self.validation_score(params)
+            self.best_score, self.best_params = score, [p.detach().clone() for p in params]
+
+    def record(self, loss, params):
+        """Record one iteration; return True when training should stop."""
+        if not math.isfinite(loss):
+            raise FloatingPointError("non-finite loss")
+        self.loss_curve.append(loss)
+        score = None
+        if self.validation_score is not None:
+            score = self.validation_score(params)
+            self.validation_scores.append(score)
+            improved = score > self.best_score + self.tol
+            if score > self.best_score:
+                self.best_score, self.best_params = score, [p.detach().clone() for p in params]
+        else:
+            improved = loss < self.best_loss - self.tol
+            self.best_loss = min(self.best_loss, loss)
+        self._no_improvement = 0 if improved else self._no_improvement + 1
+        if self.progress is not None:
+            self.progress(len(self.loss_curve), loss, score)
+        return self._no_improvement >= self.n_iter_no_change
+
+    def finish(self, params):
+        if self.best_params is not None:
+            with torch.no_grad():
+                for p, best in zip(params, self.best_params):
+                    p.copy_(best)
+
+
+def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
+    """Full-batch L-BFGS with a backtracking Armijo line search.
+
+    The loss never increases from one iteration to the next. Stops when the
+    gradient's largest entry is below ``tol``, on the monitor's rule, or at
+    ``max_iter``. Returns the number of iterations.
+    """
+    for p in params:
+        p.requires_grad_(True)
+    value = problem.full_objective_and_grad(params)
+    grad = _flat_grad(params)
+    s_hist, y_hist = [], []
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        if float(grad.abs().max()) <= tol:
+            n_iter -= 1
+            break
+        direction = _two_loop(grad, s_hist, y_hist)
+        step = 1.0 if s_hist else min(1.0, 1.0 / float(grad.abs().sum()))
+        x0 = _flat_params(params)
+        slope = float(grad @ direction)
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            s_hist.clear(), y_hist.clear()
+            direction, slope = -grad, -float(grad @ grad)
+        new_value, step = _armijo(problem, params, x0, direction, value, slope, step)
+        if new_value is None:
+            _set_flat(params, x0)
+            problem.full_objective_and_grad(params)
+            break
+        new_grad = _flat_grad(params)
+        s, y = step * direction, new_grad - grad
+        if float(s @ y) > 1e-10 * float(y @ y):
+            s_hist.append(s), y_hist.append(y)
+            if len(s_hist) > history_size:
+                s_hist.pop(0), y_hist.pop(0)
+        converged = abs(value - new_value) <= 1e-12 * max(1.0, abs(value))
+        value, grad = new_value, new_grad
+        if monitor.record(value, params) or converged:
+            break
+    else:
+        _warn_max_iter("lbfgs", max_iter)
+    for p in params:
+        p.requires_grad_(False)
+    return n_iter
+
+
+def _armijo(problem, params, x0, direction, value, slope, step, c1=1e-4, max_halvings=30):
+    for _ in range(max_halvings):
+        _set_flat(params, x0 + step * direction)
+        new_value = problem.full_objective_and_grad(params)
+        if math.isfinite(new_value) and new_value <= value + c1 * step * slope:
+            return new_value, step
+        step *= 0.5
+    return None, step
+
+
+def _two_loop(grad, s_hist, y_hist):
+    """The L-BFGS direction ``-H grad`` from the stored curvature pairs."""
+    q = grad.clone()
+    alphas = []
+    for s, y in zip(reversed(s_hist), reversed(y_hist)):
+        rho = 1.0 / float(y @ s)
+        a = rho * float(s @ q)
+        q -= a * y
+        alphas.append((rho, a))
+    if s_hist:
+        q *= float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1])
+    for (s, y), (rho, a) in zip(zip(s_hist, y_hist), reversed(alphas)):
+        b = rho * float(y @ q)
+        q += (a - b) * s
+    return -q
+
+
+def _flat_params(params):
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def _flat_grad(params):
+    return torch.cat([p.grad.reshape(-1) for p in params])
+
+
+def _set_flat(params, flat):
+    with torch.no_grad():
+        offset = 0
+        for p in params:
+            p.copy_(flat[offset : offset + p.numel()].view_as(p))
+            offset += p.numel()
+
+
+def solve_minibatch(
+    problem, params, monitor, *, algorithm, learning_rate, batch_size, max_iter, generator
+):
+    """Minibatch Adam or SGD (Nesterov momentum 0.9), one monitor record per epoch."""
+    for p in params:
+        p.requires_grad_(True)
+    if algorithm == "adam":
+        optimizer = torch.optim.Adam(params, lr=learning_rate)
+    else:
+        optimizer = torch.optim.SGD(params, lr=learning_rate, momentum=0.9, nesterov=True)
+    n, device = problem.n_samples, problem.X.device
+    epoch = 0
+    for epoch in range(1, max_iter + 1):
+        order = torch.randperm(n, generator=generator).to(device) if batch_size < n else torch.arange(n, device=device)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            if float(problem.weights[rows].sum()) <= 0:
+                continue
+            optimizer.zero_grad(set_to_none=True)
+            objective = problem.batch_objective(params, rows)
+            objective.backward()
+            optimizer.step()
+            total += float(objective) * float(problem.weights[rows].sum())
+        if monitor.record(total / float(problem.weight_total), params):
+            break
+    else:
+        _warn_max_iter(algorithm, max_iter)
+    for p in params:
+        p.requires_grad_(False)
+    return epoch
+
+
+# Below these sizes the normal equations are formed and solved directly.
+DIRECT_MAX_PARAMS = 4096
+DIRECT_MAX_FLOPS = 1e10
+
+
+def solve_lstsq(problem, params, monitor, *, max_iter, tol):
+    """Exact ridge for the squared loss.
+
+    Small problems form the normal equations and solve them by Cholesky;
+    larger ones use matrix-free preconditioned conjugate gradients. Returns
+    the iteration count (1 for the direct solve).
+    """
+    n_params = sum(p.numel() for p in params)
+    if n_params <= DIRECT_MAX_PARAMS and problem.n_samples * n_params**2 <= DIRECT_MAX_FLOPS:
+        try:
+            _solve_normal_equations(problem, params)
+        except torch.linalg.LinAlgError:
+            pass  # singular without a penalty: conjugate gradients still work
+        else:
+            value = problem.full_objective(params)
+            if monitor.validation_score is not None:
+                monitor.record(value, params)
+            else:
+                monitor.loss_curve.append(value)
+            return 1
+    return _solve_cg(problem, params, monitor, max_iter=max_iter, tol=tol)
+
+
+def _solve_normal_equations(problem, params):
+    """Ridge by Cholesky on ``(Phi^T W Phi) * same_output + alpha P``."""
+    theta, coef = params
+    outputs = torch.cat([
+        problem.operator.block_map.argmax(dim=1).repeat_interleave(theta.shape[1]),
+        problem.operator.scalar_map.argmax(dim=1),
+    ])
+    n_params = theta.numel() + coef.numel()
+    gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
+    rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
+    for rows, cached in problem._chunks:
+        X, (block_gamma, scalar_gamma) = problem.batch(rows) if cached is None else cached
+        X = X.to_dense() if X.is_sparse else X
+        x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
+        features = torch.cat(
+            [(block_gamma[:, :, None] * x_tilde[:, None, :]).reshape(len(rows), -1), scalar_gamma],
+            dim=1,
+        )
+        w = problem.weights[rows]
+        gram += features.T @ (features * w[:, None])
+        rhs += ((problem.targets[rows][:, outputs] * w[:, None]) * features).sum(dim=0)
+    same_output = outputs[:, None] == outputs[None, :]
+    penalty = torch.cat([torch.ones(theta.numel(), dtype=theta.dtype, device=theta.device), problem.penalised])
+    system = gram * same_output + torch.diag(problem.alpha * penalty)
+    factor = torch.linalg.cholesky(system)
+    solution = torch.cholesky_solve(rhs[:, None], factor)[:, 0]
+    _set_flat(params, solution)
+
+
+def _solve_cg(problem, params, monitor, *, max_iter, tol):
+    """Preconditioned conjugate gradients on the normal equations.
+
+    Solves ``(A^T W A + alpha P) theta = A^T W t`` matrix-free: ``A v`` is one
+    forward pass (the model is linear in its values, biases included) and
+    ``A^T r`` its vector-Jacobian product. Jacobi preconditioning. The loss
+    curve comes for free from the CG residual.
+    """
+    b = _normal_rhs(problem, params)
+    diag = _normal_diagonal(problem, params)
+    x = _flat_params(params)
+    r = b - _normal_matvec(problem, params, x)
+    z = r / diag
+    d = z.clone()
+    rz = float(r @ z)
+    b_norm = max(float(b.norm()), 1e-30)
+    offset = float((problem.weights * problem.targets.pow(2).sum(dim=1)).sum()) / (2 * float(problem.weight_total))
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        if float(r.norm()) <= tol * 1e-2 * b_norm:
+            n_iter -= 1
+            break
+        hd = _normal_matvec(problem, params, d)
+        step = rz / float(d @ hd)
+        x = x + step * d
+        r = r - step * hd
+        z = r / diag
+        rz_new = float(r @ z)
+        d = z + (rz_new / rz) * d
+        rz = rz_new
+        _set_flat(params, x)
+        value = -0.5 * float(x @ (b + r)) + offset
+        if monitor.validation_score is not None and monitor.record(value, params):
+            break
+        if monitor.validation_score is None:
+            monitor.loss_curve.append(value)
+    else:
+        _warn_max_iter("lstsq", max_iter)
+    _set_flat(params, x)
+    return n_iter
+
+
+def _linear_outputs(problem, flat, params, batch):
+    theta, coef = params
+    v_theta = flat[: theta.numel()].view_as(theta)
+    v_coef = flat[theta.numel() :].view_as(coef)
+    return problem.outputs((v_theta, v_coef), batch)
+
+
+def _normal_matvec(problem, params, flat):
+    """``(A^T W A + alpha P) v / W`` via one forward and one backward per chunk."""
+    total = torch.zeros_like(flat)
+    for rows, cached in problem._chunks:
+        batch = problem.batch(rows) if cached is None else cached
+        v = flat.detach().requires_grad_(True)
+        out = _linear_outputs(problem, v, params, batch)
+        weighted = out.detach() * problem.weights[rows][:, None]
+        (grad,) = torch.autograd.grad(out, v, grad_outputs=weighted)
+        total += grad
+    theta, coef = params
+    mask = torch.cat([torch.ones(theta.numel(), dtype=flat.dtype, device=flat.device), problem.penalised])
+    return (total + problem.alpha * mask * flat) / problem.weight_total
+
+
+def _normal_rhs(problem, params):
+    """``A^T W t / W``."""
+    flat = _flat_params(params)
+    total = torch.zeros_like(flat)
+    for rows, cached in problem._chunks:
+        batch = problem.batch(rows) if cached is None else cached
+        v = flat.detach().requires_grad_(True)
+        out = _linear_outputs(problem, v, params, batch)
+        weighted = problem.targets[rows] * problem.weights[rows][:, None]
+        (grad,) = torch.autograd.grad(out, v, grad_outputs=weighted)
+        total += grad
+    return total / problem.weight_total
+
+
+def _normal_diagonal(problem, params):
+    """Jacobi preconditioner: the diagonal of ``(A^T W A + alpha P) / W``."""
+    theta, coef = params
+    diag_theta = torch.zeros_like(theta)
+    diag_coef = torch.zeros_like(coef)
+    for rows, cached in problem._chunks:
+        X, (block_gamma, scalar_gamma) = problem.batch(rows) if cached is None else cached
+        weighted_gamma = block_gamma * problem.weights[rows][:, None]
+        x_sq = X * X
+        if X.is_sparse:
+            feature_part = torch.sparse.mm(x_sq.t(), weighted_gamma).T
+        else:
+            feature_part = weighted_gamma.T @ x_sq
+        diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=0)[:, None]], dim=1)
+        diag_coef += (scalar_gamma * problem.weights[rows][:, None]).sum(dim=0)
+    diag = torch.cat([diag_theta.reshape(-1), diag_coef])
+    mask = torch.cat([torch.ones(theta.numel(), dtype=diag.dtype, device=diag.device), problem.penalised])
+    return (diag + problem.alpha * mask) / problem.weight_total + 1e-12
+
+
+def _warn_max_iter(solver, max_iter):
+    warnings.warn(
+        f"The quantitative phase ({solver}) reached max_iter={max_iter} before "
+        "converging; raise max_iter or tol.",
+        ConvergenceWarning,
+    )

@@ -1,0 +1,213 @@
+"""The estimators end to end: targets, inputs, drop-in use, accuracy, torch export."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skglai import GLAIClassifier, GLAIRegressor
+
+FAST = dict(hidden_layer_sizes=(32,), structure_max_epochs=5, max_iter=50, random_state=0)
+
+
+def test_digits_accuracy(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    clf = GLAIClassifier(hidden_layer_sizes=(128,), random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.95
+    assert clf.n_params_ <= clf.param_budget_ == 65 * 128 + 129 * 10
+    assert set(clf.fit_times_) == {"structure", "paths", "quantities"}
+    assert clf.solver_ == "lbfgs"
+    assert clf.n_structure_epochs_ == len(clf.structure_change_) >= 1
+
+
+def test_diabetes_r2(diabetes_split):
+    # 309 noisy training rows: the path model needs a real ridge penalty here.
+    X_train, X_test, y_train, y_test = diabetes_split
+    reg = GLAIRegressor(hidden_layer_sizes=(32,), alpha=100.0, random_state=0).fit(X_train, y_train)
+    assert reg.solver_ == "lstsq"
+    assert reg.score(X_test, y_test) >= 0.35
+
+
+def test_binary_uses_one_logit(small_classification):
+    X, y = small_classification
+    y = np.where(y > 0, "yes", "no")
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    assert clf.n_outputs_ == 1
+    assert list(clf.classes_) == ["no", "yes"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(1), 1)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, atol=1e-12)
+    assert clf.decision_function(X).shape == (len(X),)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
+    assert clf.score(X, y) > 0.8
+
+
+def test_multiclass_softmax(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    assert clf.n_outputs_ == 3
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
+
+
+def test_multilabel_indicator(small_classification):
+    X, _ = small_classification
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] > 0.5]).astype(int)
+    clf = GLAIClassifier(**FAST).fit(X, Y)
+    assert clf.n_outputs_ == 3
+    assert clf.predict(X).shape == Y.shape
+    assert clf.predict_proba(X).shape == Y.shape
+    assert (clf.predict(X) == Y).mean() > 0.85
+
+
+@pytest.mark.parametrize("multi_output", [False, True])
+def test_regression_outputs(small_regression, multi_output):
+    X, y = small_regression
+    Y = np.column_stack([y, 3 * y + 100]) if multi_output else y * 50 + 7
+    reg = GLAIRegressor(**FAST).fit(X, Y)
+    pred = reg.predict(X)
+    assert pred.shape == Y.shape
+    assert reg.score(X, Y) > 0.8
+
+
+def test_float32_stays_float32(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X.astype(np.float32), y)
+    assert clf.paths_.theta.dtype == np.float32
+    assert clf.structural_coefs_[0].dtype == np.float32
+    clf64 = clone(clf).fit(X, y)
+    assert clf64.paths_.theta.dtype == np.float64
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_matches_dense(small_classification, fmt):
+    X, y = small_classification
+    X = np.where(np.abs(X) < 0.5, 0.0, X)
+    dense = GLAIClassifier(**FAST).fit(X, y)
+    sparse = GLAIClassifier(**FAST).fit(sp.csr_matrix(X).asformat(fmt), y)
+    np.testing.assert_allclose(
+        sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), rtol=1e-6, atol=1e-8
+    )
+
+
+def test_pandas_feature_names(small_classification):
+    pd = pytest.importorskip("pandas")
+    X, y = small_classification
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    clf = GLAIClassifier(**FAST).fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        from_array = clf.predict(X)
+    np.testing.assert_array_equal(clf.predict(frame), from_array)
+
+
+def test_pipeline_in_grid_search(small_classification):
+    X, y = small_classification
+    pipe = make_pipeline(StandardScaler(), GLAIClassifier(**FAST))
+    search = GridSearchCV(pipe, {"glaiclassifier__reduction_factor": [2, 4]}, cv=3, n_jobs=2)
+    search.fit(X, y)
+    assert search.best_score_ > 0.7
+    assert search.best_estimator_.score(X, y) > 0.7
+
+
+def test_clone_pickle_and_joblib_round_trip(small_classification, tmp_path):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    assert clone(clf).get_params() == clf.get_params()
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict(X), clf.predict(X))
+
+
+def test_fitted_state_is_numpy_only(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+
+    def walk(obj, seen):
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        assert not isinstance(obj, (torch.Tensor, torch.nn.Module, torch.device)), type(obj)
+        if isinstance(obj, dict):
+            for v in obj.values():
+                walk(v, seen)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                walk(v, seen)
+        elif hasattr(obj, "__dict__"):
+            walk(vars(obj), seen)
+
+    walk(clf, set())
+
+
+def test_same_random_state_same_predictions(small_classification):
+    X, y = small_classification
+    a = GLAIClassifier(**FAST).fit(X, y).predict_proba(X)
+    b = GLAIClassifier(**FAST).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("Estimator", [GLAIClassifier, GLAIRegressor])
+def test_to_torch_matches_estimator(Estimator, small_classification):
+    X, y = small_classification
+    est = Estimator(hidden_layer_sizes=(16, 12), reduction_factor=2, structure_max_epochs=3, max_iter=20, random_state=0).fit(X, y)
+    module = est.to_torch()
+    with torch.no_grad():
+        out = module(torch.as_tensor(X)).numpy()
+    expected = est.decision_function(X) if Estimator is GLAIClassifier else est.predict(X)
+    np.testing.assert_allclose(out.reshape(expected.shape), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
+def test_early_stopping_keeps_best_including_start(small_classification, solver):
+    X, y = small_classification
+    clf = GLAIClassifier(**{**FAST, "max_iter": 30}, solver=solver, early_stopping=True, n_iter_no_change=3).fit(X, y)
+    assert clf.validation_scores_ is not None and len(clf.validation_scores_) >= 1
+    assert clf.best_validation_score_ >= max(clf.validation_scores_)
+
+
+def test_sample_weight_zero_equals_dropping_rows(small_classification):
+    X, y = small_classification
+    w = np.ones(len(X))
+    w[::3] = 0
+    kept = w > 0
+    params = dict(hidden_layer_sizes=(16,), batch_size=1000, structure_max_epochs=5, max_iter=30, random_state=0)
+    weighted = GLAIClassifier(**params).fit(X, y, sample_weight=w)
+    dropped = GLAIClassifier(**params).fit(X[kept], y[kept])
+    np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-6, atol=1e-9)
+
+
+def test_class_weight_balanced_shifts_predictions(small_classification):
+    X, y = small_classification
+    plain = GLAIClassifier(**FAST).fit(X, y)
+    balanced = GLAIClassifier(**FAST, class_weight="balanced").fit(X, y)
+    rare = np.bincount(y).argmin()
+    assert (balanced.predict(X) == rare).sum() >= (plain.predict(X) == rare).sum()
+
+
+def test_warm_start_continues_from_fitted_paths(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST, warm_start=True).fit(X, y)
+    chains = clf.paths_.block_chains.copy()
+    loss_before = clf.loss_curve_[-1]
+    clf.fit(X, y)
+    np.testing.assert_array_equal(clf.paths_.block_chains, chains)
+    assert clf.loss_curve_[0] <= loss_before + 1e-12
+
+
+def test_deep_nets_fit(small_regression):
+    X, y = small_regression
+    reg = GLAIRegressor(hidden_layer_sizes=(32, 32, 16), reduction_factor=2, random_state=0).fit(X, y)
+    assert reg.n_params_ <= reg.param_budget_
+    assert reg.score(X, y) > 0.8

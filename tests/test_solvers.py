@@ -1,0 +1,97 @@
+"""The convex phase: solvers agree on the optimum, L-BFGS is monotone."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skglai._backend import make_generator
+from skglai._paths import PathOperator, compute_gates, full_path_set
+from skglai._solvers import ConvexProblem, Monitor, solve_lbfgs, solve_lstsq, solve_minibatch
+from skglai._structure import init_structural_net
+
+
+def make_problem(loss, n=150, n_features=4, hidden=(5,), n_outputs=3, alpha=1e-1, seed=0):
+    gen = make_generator(seed, "cpu")
+    net = init_structural_net((n_features, *hidden, n_outputs), torch.float64, "cpu", gen)
+    X = torch.randn(n, n_features, generator=gen, dtype=torch.float64)
+    paths = full_path_set(net, n_outputs)
+    operator = PathOperator(paths, n_outputs, torch.float64, "cpu")
+    if loss == "softmax":
+        targets = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    elif loss == "logistic":
+        targets = (X[:, :n_outputs] > 0).double()
+    else:
+        targets = torch.sin(X[:, :n_outputs]) + 0.1 * torch.randn(n, n_outputs, generator=gen, dtype=torch.float64)
+    weights = torch.rand(n, generator=gen, dtype=torch.float64) + 0.5
+    is_bias = torch.as_tensor((paths.scalar_chains == np.asarray(hidden)).all(axis=1))
+    problem = ConvexProblem(operator, X, compute_gates(net, X), targets, weights, loss, alpha, (~is_bias).double())
+    start = [torch.as_tensor(paths.theta).clone(), torch.as_tensor(paths.coef).clone()]
+    return problem, start
+
+
+def run(solver, problem, start, **kwargs):
+    params = [p.clone() for p in start]
+    monitor = Monitor(tol=0.0, n_iter_no_change=10**9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if solver == "lbfgs":
+            solve_lbfgs(problem, params, monitor, max_iter=kwargs.get("max_iter", 500), tol=1e-10)
+        elif solver == "lstsq":
+            solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
+        else:
+            solve_minibatch(
+                problem, params, monitor, algorithm=solver, learning_rate=kwargs["lr"],
+                batch_size=problem.n_samples, max_iter=kwargs["epochs"], generator=make_generator(0, "cpu"),
+            )
+    return problem.full_objective(params), monitor
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
+def test_solvers_reach_the_same_objective(loss):
+    problem, start = make_problem(loss)
+    reference, _ = run("lbfgs", problem, start)
+    start_value = problem.full_objective(start)
+    assert reference < start_value
+    candidates = {
+        "adam": run("adam", problem, start, lr=0.02, epochs=3000)[0],
+        "sgd": run("sgd", problem, start, lr=0.2, epochs=4000)[0],
+    }
+    if loss == "squared":
+        candidates["lstsq"] = run("lstsq", problem, start)[0]
+        assert candidates["lstsq"] == pytest.approx(reference, rel=1e-8)
+    for name, value in candidates.items():
+        assert value == pytest.approx(reference, rel=2e-3, abs=1e-4), name
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
+def test_lbfgs_loss_never_increases(loss):
+    problem, start = make_problem(loss, alpha=1e-3)
+    _, monitor = run("lbfgs", problem, start, max_iter=100)
+    curve = np.asarray([problem.full_objective(start), *monitor.loss_curve])
+    assert len(curve) > 5
+    assert (np.diff(curve) <= 1e-12).all()
+
+
+def test_lstsq_conjugate_gradients_match_direct_solve(monkeypatch):
+    import skglai._solvers as solvers
+
+    problem, start = make_problem("squared", n=200, hidden=(6,))
+    direct, _ = run("lstsq", problem, start)
+    monkeypatch.setattr(solvers, "DIRECT_MAX_PARAMS", 0)
+    iterative, _ = run("lstsq", problem, start)
+    assert iterative == pytest.approx(direct, rel=1e-7)
+
+
+def test_objective_is_convex_along_random_lines():
+    """f(t a + (1-t) b) <= t f(a) + (1-t) f(b): the quantitative loss is convex."""
+    problem, start = make_problem("softmax", alpha=1e-2)
+    gen = make_generator(5, "cpu")
+    a = [p + torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in start]
+    b = [p + torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in start]
+    fa, fb = problem.full_objective(a), problem.full_objective(b)
+    for t in np.linspace(0.1, 0.9, 9):
+        mix = [t * pa + (1 - t) * pb for pa, pb in zip(a, b)]
+        assert problem.full_objective(mix) <= t * fa + (1 - t) * fb + 1e-12
