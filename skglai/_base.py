@@ -38,6 +38,10 @@ from ._structure import (
 )
 
 PREDICT_CHUNK_ELEMENTS = 1 << 22
+# early_stopping='auto' holds out a validation split from this many samples
+# on: the convex refit overfits fast (it starts at the warm-up's solution),
+# and below it a 10% split is too small to judge by.
+EARLY_STOPPING_AUTO_SAMPLES = 2000
 
 
 class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
@@ -58,7 +62,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
@@ -83,9 +87,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         device="auto",
         random_state=None,
         verbose=0,
@@ -271,7 +275,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     def _split(self, y, rng):
         """Training and validation row indices (validation is None without early stopping)."""
         rows = np.arange(y.shape[0])
-        if not self.early_stopping:
+        if not self._uses_early_stopping(y.shape[0]):
             return rows, None
         try:
             train, val = train_test_split(
@@ -286,6 +290,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 f"{self.validation_fraction} of {y.shape[0]} samples: {exc}"
             ) from exc
         return np.sort(train), np.sort(val)
+
+    def _uses_early_stopping(self, n_samples):
+        if self.early_stopping == "auto":
+            return n_samples >= EARLY_STOPPING_AUTO_SAMPLES
+        return bool(self.early_stopping)
 
     def _reusable_state(self, n_features, n_outputs, target_state):
         """With warm_start, the previous structure and paths when they still fit."""
@@ -369,8 +378,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             self.n_structure_epochs_ = structure.n_epochs
             self.structure_settled_ = structure.settled
         self.loss_curve_ = list(monitor.loss_curve)
-        self.validation_scores_ = list(monitor.validation_scores) if self.early_stopping else None
-        self.best_validation_score_ = monitor.best_score if self.early_stopping else None
+        stopped_early = monitor.validation_score is not None
+        self.validation_scores_ = list(monitor.validation_scores) if stopped_early else None
+        self.best_validation_score_ = monitor.best_score if stopped_early else None
         self.n_iter_ = int(n_iter)
         self.solver_ = solver
         self.fit_times_ = times

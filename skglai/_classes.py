@@ -42,8 +42,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     structure_max_epochs : int, default=30
         Hard cap on warm-up epochs.
     structure_tol : float in [0, 1], default=0.02
-        The structure is stable when the fraction of gates that flip in an
-        epoch (on a fixed probe of training rows) stays below this value.
+        An epoch is stable when the fraction of gates that flip in it (on a
+        fixed probe of training rows) is below this value, or no longer
+        falls by 10% on the lowest fraction so far (a plateau).
     structure_patience : int, default=2
         Consecutive stable epochs required to stop the warm-up.
     solver : {'auto', 'lbfgs', 'adam', 'sgd'}, default='auto'
@@ -61,12 +62,14 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Maximum iterations (L-BFGS) or epochs (adam, sgd) of the convex phase.
     tol : float, default=1e-4
         Tolerance of the convex phase's stopping rule.
-    early_stopping : bool, default=False
+    early_stopping : 'auto' or bool, default='auto'
         Hold out ``validation_fraction`` of the data (stratified) and keep the
-        path values with the best validation accuracy, the warm start included.
+        path values with the best validation accuracy, the warm start
+        included. ``'auto'`` enables it from 2000 samples on: the convex
+        refit starts at the warm-up's solution and overfits fast.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Iterations without improvement of more than ``tol`` before stopping.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
@@ -161,9 +164,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         class_weight=None,
         device="auto",
         random_state=None,
@@ -340,11 +343,12 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         Maximum iterations or epochs of the convex phase.
     tol : float, default=1e-4
         Tolerance of the convex phase's stopping rule.
-    early_stopping : bool, default=False
-        Keep the path values with the best validation R^2.
+    early_stopping : 'auto' or bool, default='auto'
+        Keep the path values with the best validation R^2, the warm start
+        included. ``'auto'`` enables it from 2000 samples on.
     validation_fraction : float in (0, 1), default=0.1
         Share of the data held out for early stopping.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Iterations without improvement before stopping.
     device : 'auto', 'cpu', 'cuda', 'cuda:N' or torch.device, default='auto'
         Where training runs.
@@ -414,9 +418,9 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         device="auto",
         random_state=None,
         verbose=0,

@@ -16,6 +16,9 @@ from ._backend import row_slice
 from ._losses import weighted_loss
 
 PROBE_SIZE = 2048
+# An epoch whose flip fraction is not at least 10% below the best so far
+# counts as a plateau of the stability curve.
+PLATEAU_DECREASE = 0.1
 
 
 def structural_sizes(hidden_layer_sizes, reduction_factor):
@@ -83,6 +86,11 @@ def flip_fraction(previous, current, probe_weights):
     return float((flipped * probe_weights).sum() / probe_weights.sum())
 
 
+def is_calm(change, lowest_so_far, tol):
+    """Whether an epoch's flip fraction counts as stable: below ``tol``, or on a plateau."""
+    return change < tol or change > (1.0 - PLATEAU_DECREASE) * lowest_so_far
+
+
 def l2_penalty(tensors):
     return sum(t.pow(2).sum() for t in tensors)
 
@@ -125,8 +133,13 @@ def fit_structure(
 ):
     """Train ``net`` in place with minibatch Adam until its gates are stable.
 
-    Stops when the flip fraction stays below ``tol`` for ``patience``
-    consecutive epochs, or after ``max_epochs``. When a batch holds every
+    An epoch is *calm* when its flip fraction is below ``tol``, or when the
+    flip curve has plateaued: no more than ``PLATEAU_DECREASE`` below the
+    lowest flip fraction seen so far. Minibatch noise keeps flipping a few
+    gates near zero forever (measured: 2-6% per epoch on 384-d text
+    embeddings), so a plateau means the structure is as settled as the
+    optimiser allows. Stops after ``patience`` calm epochs in a row, or after
+    ``max_epochs``. When a batch holds every
     row, the steps are full-batch and deterministic, so fitting with integer
     sample weights equals fitting on repeated rows.
     """
@@ -139,7 +152,7 @@ def fit_structure(
     w_probe = weights[probe_index]
     previous_gates = probe_gates(net, X_probe)
     result = StructureResult(net)
-    calm_epochs = 0
+    calm_epochs, lowest = 0, float("inf")
     for _ in range(max_epochs):
         epoch_loss = _adam_epoch(
             X, targets, weights, loss, net, optimizer, alpha, batch_size, generator
@@ -151,7 +164,8 @@ def fit_structure(
         result.change_curve.append(change)
         if progress is not None:
             progress(len(result.change_curve), epoch_loss, change)
-        calm_epochs = calm_epochs + 1 if change < tol else 0
+        calm_epochs = calm_epochs + 1 if is_calm(change, lowest, tol) else 0
+        lowest = min(lowest, change)
         if calm_epochs >= patience:
             result.settled = True
             break

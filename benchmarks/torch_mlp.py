@@ -1,0 +1,101 @@
+"""The reference MLP of the benchmark: a plain torch ReLU MLP.
+
+Adam (lr 1e-3), batch 256, early stopping with patience 5 on a 10%
+validation split, best weights restored: the equal-parameter MLP that GLAI
+is compared with (issue 3 of the project).
+"""
+
+import copy
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+
+class TorchMLP:
+    """Minimal fit/predict wrapper around ``nn.Sequential`` for the benchmark."""
+
+    def __init__(self, hidden_layer_sizes=(100,), task="classification", lr=1e-3, batch_size=256,
+                 patience=5, max_epochs=200, validation_fraction=0.1, random_state=0):
+        self.hidden_layer_sizes, self.task = hidden_layer_sizes, task
+        self.lr, self.batch_size, self.patience = lr, batch_size, patience
+        self.max_epochs, self.validation_fraction = max_epochs, validation_fraction
+        self.random_state = random_state
+
+    def _net(self, n_in, n_out):
+        layers, width = [], n_in
+        for h in self.hidden_layer_sizes:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, n_out))
+        return nn.Sequential(*layers)
+
+    def fit(self, X, y):
+        torch.manual_seed(self.random_state)
+        classify = self.task == "classification"
+        if classify:
+            self.classes_, y = np.unique(y, return_inverse=True)
+        else:
+            self.mean_, self.scale_ = y.mean(), y.std()
+            y = (y - self.mean_) / self.scale_
+        X_tr, X_val, y_tr, y_val = train_test_split(
+            X, y, test_size=self.validation_fraction, random_state=self.random_state,
+            stratify=y if classify else None,
+        )
+        X_tr, X_val = torch.as_tensor(X_tr), torch.as_tensor(X_val)
+        y_tr = torch.as_tensor(y_tr, dtype=torch.int64 if classify else torch.float32)
+        n_out = len(self.classes_) if classify else 1
+        self.net_ = self._net(X.shape[1], n_out)
+        optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
+        loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+        best, best_state, bad = -np.inf, None, 0
+        generator = torch.Generator().manual_seed(self.random_state)
+        self.n_epochs_ = 0
+        for _ in range(self.max_epochs):
+            self.n_epochs_ += 1
+            order = torch.randperm(len(X_tr), generator=generator)
+            for start in range(0, len(X_tr), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                optimizer.zero_grad()
+                out = self.net_(X_tr[rows])
+                loss = loss_fn(out, y_tr[rows]) if classify else loss_fn(out[:, 0], y_tr[rows])
+                loss.backward()
+                optimizer.step()
+            score = self._score_raw(X_val, y_val)
+            if score > best:
+                best, best_state, bad = score, copy.deepcopy(self.net_.state_dict()), 0
+            else:
+                bad += 1
+                if bad >= self.patience:
+                    break
+        self.net_.load_state_dict(best_state)
+        return self
+
+    def _outputs(self, X):
+        with torch.no_grad():
+            return self.net_(torch.as_tensor(X)).numpy()
+
+    def _score_raw(self, X, y):
+        out = self._outputs(X)
+        if self.task == "classification":
+            return float((out.argmax(1) == y).mean())
+        return float(r2_score(y, out[:, 0]))
+
+    def predict(self, X):
+        out = self._outputs(X)
+        if self.task == "classification":
+            return self.classes_[out.argmax(1)]
+        return out[:, 0] * self.scale_ + self.mean_
+
+    @property
+    def n_params_(self):
+        return sum(p.numel() for p in self.net_.parameters())
+
+
+def timed_fit(model, X, y):
+    start = time.perf_counter()
+    model.fit(X, y)
+    return time.perf_counter() - start
