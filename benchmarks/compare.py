@@ -78,7 +78,8 @@ def passes(model):
         return f"{model.n_structure_epochs_}+{model.n_iter_}"
     if hasattr(model, "n_epochs_"):
         return str(model.n_epochs_)
-    return str(int(np.max(getattr(model, "n_iter_", 0))))
+    n_iter = getattr(model, "n_iter_", None)
+    return "-" if n_iter is None else str(int(np.max(n_iter)))
 
 
 def score(model, X, y, task):

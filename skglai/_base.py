@@ -18,7 +18,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._backend import make_generator, resolve_device, row_slice, to_tensor, torch_dtype
+from ._backend import (
+    make_generator,
+    resolve_device,
+    row_slice,
+    to_tensor,
+    torch_dtype,
+    torch_threads,
+)
 from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
 from ._pruning import min_budget, mlp_param_count, select_paths
 from ._solvers import (
@@ -184,18 +191,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             net, paths, structure = reuse[0](dtype, device), reuse[1], None
         else:
             net = init_structural_net((X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs), dtype, device, generator)
-            structure = fit_structure(
-                X_t, T_t, w_t, loss, net,
-                alpha=self.alpha,
-                batch_size=self._batch_size(len(train)),
-                learning_rate_init=self.learning_rate_init,
-                max_epochs=self.structure_max_epochs,
-                tol=self.structure_tol,
-                patience=self.structure_patience,
-                probe_rows=choose_probe(len(train), rng),
-                generator=generator,
-                progress=self._progress("structure"),
-            )
+            structure = self._fit_structure(net, X_t, T_t, w_t, loss, len(train), rng, generator, device)
         times["structure"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -305,6 +301,23 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         if "classes_" in target_state and not np.array_equal(self.classes_, target_state["classes_"]):
             return None
         return self._structural_net, self.paths_
+
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, n_train, rng, generator, device):
+        # Warm-up steps are small minibatch matmuls: on the CPU one thread is
+        # as fast, and it does not collapse when another process holds a core.
+        with torch_threads(1 if device.type == "cpu" else None):
+            return fit_structure(
+                X_t, T_t, w_t, loss, net,
+                alpha=self.alpha,
+                batch_size=self._batch_size(n_train),
+                learning_rate_init=self.learning_rate_init,
+                max_epochs=self.structure_max_epochs,
+                tol=self.structure_tol,
+                patience=self.structure_patience,
+                probe_rows=choose_probe(n_train, rng),
+                generator=generator,
+                progress=self._progress("structure"),
+            )
 
     def _prune(self, net, n_outputs, budget, X_t, w_t, rng):
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
