@@ -7,7 +7,8 @@ count of the MLP it replaces.
 """
 
 from ._classes import GLAIClassifier, GLAIRegressor
+from ._persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["GLAIClassifier", "GLAIRegressor", "__version__"]
+__all__ = ["GLAIClassifier", "GLAIRegressor", "load", "save", "__version__"]
