@@ -157,6 +157,11 @@ def fit_structure(
         epoch_loss = _adam_epoch(
             X, targets, weights, loss, net, optimizer, alpha, batch_size, generator
         )
+        if not math.isfinite(epoch_loss):
+            raise ValueError(
+                f"The structural warm-up diverged in epoch {len(result.loss_curve) + 1} "
+                "(non-finite loss); lower learning_rate_init or standardise the features."
+            )
         gates = probe_gates(net, X_probe)
         change = flip_fraction(previous_gates, gates, w_probe)
         previous_gates = gates

@@ -1,0 +1,119 @@
+"""Divergence, interrupted fits, determinism and concurrent use."""
+
+import contextlib
+import hashlib
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from joblib import Parallel, delayed
+
+from skglai import GLAIClassifier, GLAIRegressor
+
+FAST = dict(hidden_layer_sizes=(16,), structure_max_epochs=4, max_iter=20, random_state=0)
+
+
+def test_minibatch_divergence_is_a_clear_error_and_keeps_the_old_model(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    before = clf.predict_proba(X)
+    # warm_start skips the warm-up, so the divergence is the convex phase's.
+    clf.set_params(solver="sgd", learning_rate_init=1e300, warm_start=True)
+    with pytest.raises(ValueError, match="quantitative phase .sgd. diverged"):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    assert clf.solver_ == "lbfgs" and clf.get_params()["solver"] == "sgd"
+
+
+def test_warm_up_divergence_is_detected(small_regression):
+    X, y = small_regression
+    reg = GLAIRegressor(**{**FAST, "learning_rate_init": 1e150})
+    with pytest.raises(ValueError, match="diverged"):
+        reg.fit(X * 1e150, y)
+
+
+def test_predictions_are_finite(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    assert np.isfinite(clf.predict_proba(X * 1e6)).all()
+
+
+class Interrupt(KeyboardInterrupt):
+    pass
+
+
+@pytest.mark.parametrize("phase", ["structure", "quantities"])
+def test_interrupted_refit_leaves_model_untouched(small_classification, phase, monkeypatch):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    state = dict(vars(clf))
+    proba = clf.predict_proba(X)
+
+    def progress(self, which, *args):
+        def hook(step, loss, extra):
+            if which == phase:
+                raise Interrupt
+
+        return contextlib.nullcontext(hook)
+
+    monkeypatch.setattr(GLAIClassifier, "_progress", progress)
+    with pytest.raises(Interrupt):
+        clf.set_params(hidden_layer_sizes=(24,)).fit(X[::-1], y[::-1])
+    monkeypatch.undo()
+    clf.set_params(hidden_layer_sizes=(16,))
+    assert set(vars(clf)) == set(state)
+    assert all(vars(clf)[k] is v for k, v in state.items() if k != "hidden_layer_sizes")
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_bit_identical_across_fits_and_processes(small_classification):
+    X, y = small_classification
+    digest = hashlib.sha256(GLAIClassifier(**FAST).fit(X, y).predict_proba(X).tobytes()).hexdigest()
+    again = hashlib.sha256(GLAIClassifier(**FAST).fit(X, y).predict_proba(X).tobytes()).hexdigest()
+    assert digest == again
+    script = textwrap.dedent(
+        f"""
+        import hashlib, numpy as np, torch
+        torch.set_num_threads(1)
+        from skglai import GLAIClassifier
+        rng = np.random.RandomState(0)
+        X = rng.randn(240, 6)
+        y = (X[:, 0] + 0.5 * X[:, 1] ** 2 - X[:, 2] > 0.3).astype(int) + (X[:, 3] > 1)
+        clf = GLAIClassifier(**{FAST!r}).fit(X, y)
+        print(hashlib.sha256(clf.predict_proba(X).tobytes()).hexdigest())
+        """
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(2)
+    }
+    assert outputs == {digest}
+
+
+def test_predict_is_thread_safe(small_classification):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: clf.predict_proba(X), range(16)))
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def _torch_threads_in_worker():
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_parallel_workers_do_not_oversubscribe_torch():
+    """joblib's workers (as GridSearchCV(n_jobs=2) uses) get one torch thread each on 2 cores."""
+    import os
+
+    n_jobs = 2
+    threads = Parallel(n_jobs=n_jobs)(delayed(_torch_threads_in_worker)() for _ in range(4))
+    assert max(threads) <= max(1, (os.cpu_count() or 1) // n_jobs)
