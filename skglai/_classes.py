@@ -201,6 +201,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     def _encode_targets(self, y, sample_weight):
         if sp.issparse(y):
             y = y.toarray()
+        _check_label_types(y)
         check_classification_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -309,6 +310,16 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_label_types(y):
+    """Labels must be all strings or all numbers (numpy cannot even sort a mix)."""
+    if y.dtype == object:
+        kinds = {isinstance(label, str) for label in y.ravel()}
+        if len(kinds) > 1:
+            raise ValueError(
+                "Mix of label input types (string and number) in y: use labels of one type."
+            )
 
 
 class GLAIRegressor(RegressorMixin, BaseGLAI):
