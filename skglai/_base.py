@@ -7,12 +7,14 @@ the thin subclasses in :mod:`skglai._classes`.
 """
 
 import time
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -27,6 +29,7 @@ from ._backend import (
     torch_threads,
 )
 from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
+from ._progress import phase_progress
 from ._pruning import min_budget, mlp_param_count, select_paths
 from ._solvers import (
     ConvexProblem,
@@ -197,6 +200,16 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         else:
             net = init_structural_net((X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs), dtype, device, generator)
             structure = self._fit_structure(net, X_t, T_t, w_t, loss, len(train), rng, generator, device)
+            if not structure.settled:
+                warnings.warn(
+                    "The structural warm-up reached structure_max_epochs="
+                    f"{self.structure_max_epochs} before its gates settled (the last epoch "
+                    f"flipped {structure.change_curve[-1]:.2%} of the probe gates, "
+                    f"structure_tol={self.structure_tol}); raise structure_max_epochs or "
+                    "structure_tol.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
         times["structure"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -211,14 +224,17 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         coef = torch.as_tensor(paths.coef, dtype=dtype, device=device).clone()
         penalised = torch.as_tensor(~_is_output_bias(paths.scalar_chains, net.hidden_sizes), dtype=dtype, device=device)
         problem = ConvexProblem(operator, X_t, ext_gates, T_t, w_t, loss, self.alpha, penalised)
-        monitor = Monitor(
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            validation_score=self._validation_scorer(val, tensors, net, operator, loss) if val is not None else None,
-            progress=self._progress("quantities"),
-        )
         params = [theta, coef]
-        n_iter = self._solve(solver, problem, params, monitor, generator, len(train))
+        with self._progress("quantities", self.max_iter, f"GLAI quantities ({solver})") as progress:
+            monitor = Monitor(
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                validation_score=None if val is None else self._validation_scorer(
+                    val, tensors, net, operator, loss
+                ),
+                progress=progress,
+            )
+            n_iter = self._solve(solver, problem, params, monitor, generator, len(train))
         times["quantities"] = time.perf_counter() - tick
         if not all(torch.isfinite(p).all() for p in params):
             raise ValueError("The quantitative phase diverged (non-finite path values); lower learning_rate_init or use solver='lbfgs'.")
@@ -310,7 +326,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     def _fit_structure(self, net, X_t, T_t, w_t, loss, n_train, rng, generator, device):
         # Warm-up steps are small minibatch matmuls: on the CPU one thread is
         # as fast, and it does not collapse when another process holds a core.
-        with torch_threads(1 if device.type == "cpu" else None):
+        with torch_threads(1 if device.type == "cpu" else None), self._progress(
+            "structure", self.structure_max_epochs, "GLAI structure"
+        ) as progress:
             return fit_structure(
                 X_t, T_t, w_t, loss, net,
                 alpha=self.alpha,
@@ -321,7 +339,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 patience=self.structure_patience,
                 probe_rows=choose_probe(n_train, rng),
                 generator=generator,
-                progress=self._progress("structure"),
+                progress=progress,
             )
 
     def _prune(self, net, n_outputs, budget, X_t, w_t, rng):
@@ -370,16 +388,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
         return score
 
-    def _progress(self, phase):
-        if not self.verbose:
-            return None
-
-        def report(step, loss, extra):
-            label = "gate flips" if phase == "structure" else "validation score"
-            extra_text = "" if extra is None else f", {label} = {extra:.4f}"
-            print(f"[skglai] {phase} iteration {step}: loss = {loss:.6f}{extra_text}")
-
-        return report
+    def _progress(self, phase, total, description):
+        """A context manager yielding the phase's progress callback (None when quiet)."""
+        return phase_progress(self.verbose, phase, total, description)
 
     def _set_fitted(self, target_state, net, paths, n_outputs, structure, monitor, n_iter, solver, budget, times, device):
         for name, value in target_state.items():

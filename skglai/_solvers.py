@@ -279,7 +279,7 @@ def solve_minibatch(
             objective = problem.batch_objective(params, rows)
             objective.backward()
             optimizer.step()
-            total += float(objective) * float(problem.weights[rows].sum())
+            total += float(objective.detach()) * float(problem.weights[rows].sum())
         if monitor.record(total / float(problem.weight_total), params):
             break
     else:
