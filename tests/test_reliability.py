@@ -113,3 +113,21 @@ def test_parallel_workers_do_not_oversubscribe_torch():
     n_jobs = 2
     threads = Parallel(n_jobs=n_jobs)(delayed(_torch_threads_in_worker)() for _ in range(4))
     assert max(threads) <= max(1, (os.cpu_count() or 1) // n_jobs)
+
+
+def test_large_input_path_masks_validation_rows_without_copying(monkeypatch):
+    """Above the size threshold the held-out rows get zero weight instead of a copy."""
+    import skglai._base as base
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(3000, 5)
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int)
+    weights = np.ones(3000)
+    params = dict(hidden_layer_sizes=(16,), structure_max_epochs=5, random_state=0)
+    copied = GLAIClassifier(**params).fit(X, y, sample_weight=weights)
+    monkeypatch.setattr(base, "MASK_VALIDATION_BYTES", 0)
+    masked = GLAIClassifier(**params).fit(X, y, sample_weight=weights)
+    assert (weights == 1).all()  # the caller's weights are never modified
+    assert np.isfinite(masked.validation_scores_).all()
+    assert abs(masked.best_validation_score_ - copied.best_validation_score_) < 0.03
+    assert abs(masked.score(X, y) - copied.score(X, y)) < 0.03
