@@ -56,20 +56,27 @@ class ConvexProblem:
         self._chunks = self._make_chunks(n_paths)
 
     def _make_chunks(self, n_paths):
-        """Row chunks for full-batch passes, with activations cached if they fit."""
+        """Contiguous row ranges for full-batch passes, activations cached if they fit.
+
+        Ranges are slices, so a chunk of dense data is a view of ``X``, never a copy.
+        """
         cache = self.n_samples * n_paths <= CACHE_ELEMENTS
         chunks = []
         for start in range(0, self.n_samples, self.chunk_rows):
-            rows = torch.arange(start, min(start + self.chunk_rows, self.n_samples), device=self.X.device)
+            rows = slice(start, min(start + self.chunk_rows, self.n_samples))
             chunks.append((rows, self.batch(rows) if cache else None))
         return chunks
 
     def batch(self, rows):
-        """Everything the forward pass needs for a set of rows."""
-        if len(rows) == self.n_samples:
-            X = self.X
+        """Everything the forward pass needs for a set of rows (a slice or an index tensor)."""
+        if isinstance(rows, slice):
+            if self.X.is_sparse:
+                index = torch.arange(rows.start, rows.stop, device=self.X.device)
+                X = row_slice(self.X, index, densify=False)
+            else:
+                X = self.X[rows]
         else:
-            X = row_slice(self.X, rows, densify=len(rows) < self.chunk_rows)
+            X = row_slice(self.X, rows)
         acts = self.operator.activations([g[rows] for g in self.ext_gates])
         return X, acts
 
@@ -332,7 +339,7 @@ def _solve_normal_equations(problem, params):
         X = X.to_dense() if X.is_sparse else X
         x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
         features = torch.cat(
-            [(block_gamma[:, :, None] * x_tilde[:, None, :]).reshape(len(rows), -1), scalar_gamma],
+            [(block_gamma[:, :, None] * x_tilde[:, None, :]).reshape(X.shape[0], -1), scalar_gamma],
             dim=1,
         )
         w = problem.weights[rows]
