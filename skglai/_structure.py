@@ -91,10 +91,6 @@ def is_calm(change, lowest_so_far, tol):
     return change < tol or change > (1.0 - PLATEAU_DECREASE) * lowest_so_far
 
 
-def l2_penalty(tensors):
-    return sum(t.pow(2).sum() for t in tensors)
-
-
 @dataclass
 class StructureResult:
     net: StructuralNet
@@ -146,7 +142,13 @@ def fit_structure(
     params = net.parameters()
     for p in params:
         p.requires_grad_(True)
-    optimizer = torch.optim.Adam(params, lr=learning_rate_init)
+    # The L2 penalty enters as Adam's (coupled) weight decay on the weights,
+    # set per batch to alpha / batch weight: the same gradient as adding the
+    # penalty to the loss, without building it in the graph at every step.
+    optimizer = torch.optim.Adam(
+        [{"params": net.weights, "weight_decay": 0.0}, {"params": net.biases}],
+        lr=learning_rate_init,
+    )
     probe_index = torch.as_tensor(probe_rows, device=X.device)
     X_probe = row_slice(X, probe_index)
     w_probe = weights[probe_index]
@@ -195,14 +197,14 @@ def _adam_epoch(X, targets, weights, loss, net, optimizer, alpha, batch_size, ge
     for start in range(0, n_samples, batch_size):
         rows = order[start : start + batch_size]
         w = weights[rows]
-        batch_weight = w.sum()
+        batch_weight = float(w.sum())
         if batch_weight <= 0:
             continue
         optimizer.zero_grad(set_to_none=True)
+        optimizer.param_groups[0]["weight_decay"] = alpha / batch_weight
         outputs = mlp_forward(net, row_slice(X, rows))
         data_loss = weighted_loss(loss, outputs, targets[rows], w, batch_weight)
-        objective = data_loss + 0.5 * alpha * l2_penalty(net.weights) / batch_weight
-        objective.backward()
+        data_loss.backward()
         optimizer.step()
-        total += float(data_loss.detach()) * float(batch_weight)
+        total += float(data_loss.detach()) * batch_weight
     return total / total_weight
