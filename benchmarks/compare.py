@@ -54,13 +54,17 @@ def models(task, seed):
         return {
             "GLAI": GLAIClassifier(random_state=seed),
             "torch MLP": TorchMLP(HIDDEN, task, random_state=seed),
-            "sklearn MLP": MLPClassifier(hidden_layer_sizes=HIDDEN, early_stopping=True, random_state=seed),
+            "sklearn MLP": MLPClassifier(
+                hidden_layer_sizes=HIDDEN, early_stopping=True, random_state=seed
+            ),
             "linear": LogisticRegression(max_iter=1000),
         }
     return {
         "GLAI": GLAIRegressor(random_state=seed),
         "torch MLP": TorchMLP(HIDDEN, task, random_state=seed),
-        "sklearn MLP": MLPRegressor(hidden_layer_sizes=HIDDEN, early_stopping=True, random_state=seed),
+        "sklearn MLP": MLPRegressor(
+            hidden_layer_sizes=HIDDEN, early_stopping=True, random_state=seed
+        ),
         "linear": Ridge(),
     }
 
@@ -98,16 +102,29 @@ def run_dataset(name, seeds):
             X, y, test_size=0.2, random_state=seed, stratify=y if task == "classification" else None
         )
         scaler = StandardScaler().fit(X_tr)
-        X_tr, X_te = scaler.transform(X_tr).astype(np.float32), scaler.transform(X_te).astype(np.float32)
+        X_tr, X_te = (
+            scaler.transform(X_tr).astype(np.float32),
+            scaler.transform(X_te).astype(np.float32),
+        )
         for label, model in models(task, seed).items():
             seconds = timed_fit(model, X_tr, y_tr)
-            row = dict(dataset=name, seed=seed, model=label, fit_s=seconds, score=score(model, X_te, y_te, task),
-                       params=n_params(model), passes=passes(model))
+            row = dict(
+                dataset=name,
+                seed=seed,
+                model=label,
+                fit_s=seconds,
+                score=score(model, X_te, y_te, task),
+                params=n_params(model),
+                passes=passes(model),
+            )
             if label == "GLAI":
                 row.update({f"{k}_s": v for k, v in model.fit_times_.items()}, solver=model.solver_)
                 row.update(operator_gflops(model, X_tr))
             rows.append(row)
-            print(f"  {name:<9} seed {seed} {label:<12} {seconds:7.2f}s  score {row['score']:.4f}  passes {row['passes']}", flush=True)
+            print(
+                f"  {name:<9} seed {seed} {label:<12} {seconds:7.2f}s  score {row['score']:.4f}  passes {row['passes']}",
+                flush=True,
+            )
     return rows, task
 
 
@@ -139,11 +156,23 @@ def summarise(rows):
     import statistics
 
     table = []
-    keys = sorted({(r["dataset"], r["model"]) for r in rows}, key=lambda k: (DATASETS.index(k[0]), MODELS.index(k[1])))
+    keys = sorted(
+        {(r["dataset"], r["model"]) for r in rows},
+        key=lambda k: (DATASETS.index(k[0]), MODELS.index(k[1])),
+    )
     for dataset, model in keys:
         group = [r for r in rows if r["dataset"] == dataset and r["model"] == model]
         entry = {"dataset": dataset, "model": model}
-        for field in ["fit_s", "score", "params", "structure_s", "paths_s", "quantities_s", "path_gflops", "matmul_gflops"]:
+        for field in [
+            "fit_s",
+            "score",
+            "params",
+            "structure_s",
+            "paths_s",
+            "quantities_s",
+            "path_gflops",
+            "matmul_gflops",
+        ]:
             values = [r[field] for r in group if field in r]
             if values:
                 entry[field] = statistics.median(values)
@@ -174,20 +203,28 @@ def to_markdown(table, command):
     for e in table:
         phases = (
             f"{e['structure_s']:.2f} / {e['paths_s']:.2f} / {e['quantities_s']:.2f} ({e['solver']})"
-            if e["model"] == "GLAI" else ""
+            if e["model"] == "GLAI"
+            else ""
         )
         lines.append(
             f"| {e['dataset']} | {e['model']} | {e['fit_s']:.2f} | {e['score']:.4f} | {int(e['params'])} | "
             f"{e['passes']} | {e['time_vs_glai']:.2f} | {phases} |"
         )
-    lines += ["", "| dataset | path operator GFLOP/s | torch.matmul GFLOP/s (same shapes) |", "| --- | ---: | ---: |"]
+    lines += [
+        "",
+        "| dataset | path operator GFLOP/s | torch.matmul GFLOP/s (same shapes) |",
+        "| --- | ---: | ---: |",
+    ]
     for e in table:
         if e["model"] == "GLAI":
             lines.append(f"| {e['dataset']} | {e['path_gflops']:.1f} | {e['matmul_gflops']:.1f} |")
     ratios = [e["time_vs_glai"] for e in table if e["model"] == "torch MLP"]
     sk = [e["time_vs_glai"] for e in table if e["model"] == "sklearn MLP"]
-    lines += ["", f"torch MLP time / GLAI time: median {np.median(ratios):.2f}, min {min(ratios):.2f}; "
-              f"sklearn MLP time / GLAI time: median {np.median(sk):.2f}, min {min(sk):.2f}."]
+    lines += [
+        "",
+        f"torch MLP time / GLAI time: median {np.median(ratios):.2f}, min {min(ratios):.2f}; "
+        f"sklearn MLP time / GLAI time: median {np.median(sk):.2f}, min {min(sk):.2f}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -195,9 +232,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
+    )
     parser.add_argument("--out", default="doc/benchmarks")
-    parser.add_argument("--update-readme", action="store_true", help="write the table into README.rst")
+    parser.add_argument(
+        "--update-readme", action="store_true", help="write the table into README.rst"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -213,7 +254,10 @@ def main(argv=None):
     import csv
 
     with open(out / "results.csv", "w", newline="") as f:
-        fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k) if k in rows[0] else 99)
+        fields = sorted(
+            {k for r in rows for k in r},
+            key=lambda k: list(rows[0]).index(k) if k in rows[0] else 99,
+        )
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)

@@ -74,14 +74,22 @@ def main(argv=None):
     input_bytes = X.nbytes
     params_bytes = clf.n_params_ * X.itemsize
     fit_extra = peak - baseline
-    print(f"input: {args.rows} x {args.features} float32 = {input_bytes / 2**30:.2f} GiB; "
-          f"{args.classes} classes; fit {seconds:.1f} s; phases "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in clf.fit_times_.items()))
-    print(f"resident before fit {baseline / 2**30:.2f} GiB (data included), peak {peak / 2**30:.2f} GiB")
-    print(f"extra memory during fit: {fit_extra / 2**30:.2f} GiB = {fit_extra / input_bytes:.2f} x input "
-          f"(target <= 2 x input + O(params); params {clf.n_params_} = {params_bytes / 2**20:.1f} MiB)")
-    print(f"train accuracy {clf.score(X[:100_000], y[:100_000]):.4f}, "
-          f"warm-up epochs {clf.n_structure_epochs_}, convex iterations {clf.n_iter_} ({clf.solver_})")
+    print(
+        f"input: {args.rows} x {args.features} float32 = {input_bytes / 2**30:.2f} GiB; "
+        f"{args.classes} classes; fit {seconds:.1f} s; phases "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in clf.fit_times_.items())
+    )
+    print(
+        f"resident before fit {baseline / 2**30:.2f} GiB (data included), peak {peak / 2**30:.2f} GiB"
+    )
+    print(
+        f"extra memory during fit: {fit_extra / 2**30:.2f} GiB = {fit_extra / input_bytes:.2f} x input "
+        f"(target <= 2 x input + O(params); params {clf.n_params_} = {params_bytes / 2**20:.1f} MiB)"
+    )
+    print(
+        f"train accuracy {clf.score(X[:100_000], y[:100_000]):.4f}, "
+        f"warm-up epochs {clf.n_structure_epochs_}, convex iterations {clf.n_iter_} ({clf.solver_})"
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,10 @@ def main():
         start = time.perf_counter()
         search.fit(X, y)
         seconds[n_jobs] = time.perf_counter() - start
-        print(f"n_jobs={n_jobs}: {seconds[n_jobs]:.1f} s, best score {search.best_score_:.4f}", flush=True)
+        print(
+            f"n_jobs={n_jobs}: {seconds[n_jobs]:.1f} s, best score {search.best_score_:.4f}",
+            flush=True,
+        )
     threads = Parallel(n_jobs=2)(delayed(_torch_threads)() for _ in range(4))
     print(f"torch threads in n_jobs=2 workers: {sorted(set(threads))}")
     print(f"n_jobs=1 time / n_jobs=2 time = {seconds[1] / seconds[2]:.2f} (>= 1 means no slowdown)")

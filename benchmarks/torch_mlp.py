@@ -18,8 +18,17 @@ from torch import nn
 class TorchMLP:
     """Minimal fit/predict wrapper around ``nn.Sequential`` for the benchmark."""
 
-    def __init__(self, hidden_layer_sizes=(100,), task="classification", lr=1e-3, batch_size=256,
-                 patience=5, max_epochs=200, validation_fraction=0.1, random_state=0):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        task="classification",
+        lr=1e-3,
+        batch_size=256,
+        patience=5,
+        max_epochs=200,
+        validation_fraction=0.1,
+        random_state=0,
+    ):
         self.hidden_layer_sizes, self.task = hidden_layer_sizes, task
         self.lr, self.batch_size, self.patience = lr, batch_size, patience
         self.max_epochs, self.validation_fraction = max_epochs, validation_fraction
@@ -42,7 +51,10 @@ class TorchMLP:
             self.mean_, self.scale_ = y.mean(), y.std()
             y = (y - self.mean_) / self.scale_
         X_tr, X_val, y_tr, y_val = train_test_split(
-            X, y, test_size=self.validation_fraction, random_state=self.random_state,
+            X,
+            y,
+            test_size=self.validation_fraction,
+            random_state=self.random_state,
             stratify=y if classify else None,
         )
         X_tr, X_val = torch.as_tensor(X_tr), torch.as_tensor(X_val)

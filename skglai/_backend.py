@@ -49,9 +49,7 @@ def resolve_device(device):
                 f"{torch.cuda.device_count()} CUDA device(s) are visible."
             )
     elif resolved.type != "cpu":
-        raise ValueError(
-            f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
-        )
+        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'.")
     return resolved
 
 

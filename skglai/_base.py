@@ -9,6 +9,7 @@ the thin subclasses in :mod:`skglai._classes`.
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -185,81 +186,91 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         rng = check_random_state(self.random_state)
         train, val = self._split(y, rng)
         generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
-        dtype = torch_dtype(X.dtype)
-
-        def tensors(rows):
-            return (
-                to_tensor(X[rows], dtype, device),
-                _target_tensor(targets[rows], loss, dtype, device),
-                torch.as_tensor(sample_weight[rows], dtype=dtype, device=device),
-            )
-
-        if val is None:
-            X_t, T_t, w_t = tensors(slice(None))
-        elif _nbytes(X) > MASK_VALIDATION_BYTES:
-            # Large inputs are not copied: every row stays, and the held-out
-            # rows get zero weight, which removes them from every loss term.
-            X_t, T_t, w_t = tensors(slice(None))
-            w_t = w_t.clone()  # it may share memory with sample_weight
-            w_t[torch.as_tensor(val, device=device)] = 0
-        else:
-            X_t, T_t, w_t = tensors(train)
-        n_rows = X_t.shape[0]
+        data = _FitData(X, targets, sample_weight, loss, torch_dtype(X.dtype), device)
+        X_t, T_t, w_t = data.training_tensors(train, val)
         times = {}
-        tick = time.perf_counter()
-        reuse = self._reusable_state(X.shape[1], n_outputs, target_state)
-        if reuse is not None:
-            net, paths, structure = reuse[0](dtype, device), reuse[1], None
-        else:
-            net = init_structural_net((X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs), dtype, device, generator)
-            structure = self._fit_structure(net, X_t, T_t, w_t, loss, n_rows, rng, generator, device)
-            if not structure.settled:
-                warnings.warn(
-                    "The structural warm-up reached structure_max_epochs="
-                    f"{self.structure_max_epochs} before its gates settled (the last epoch "
-                    f"flipped {structure.change_curve[-1]:.2%} of the probe gates, "
-                    f"structure_tol={self.structure_tol}); raise structure_max_epochs or "
-                    "structure_tol.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
-        times["structure"] = time.perf_counter() - tick
 
-        tick = time.perf_counter()
-        if reuse is None:
-            paths = self._prune(net, n_outputs, budget, X_t, w_t, rng)
-        operator = PathOperator(paths, n_outputs, dtype, device)
-        ext_gates = compute_gates(net, X_t)
-        times["paths"] = time.perf_counter() - tick
+        with _timed(times, "structure"):
+            reuse = self._reusable_state(X.shape[1], n_outputs, target_state)
+            if reuse is None:
+                sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
+                net = init_structural_net(sizes, data.dtype, device, generator)
+                structure = self._fit_structure(net, X_t, T_t, w_t, loss, rng, generator, device)
+            else:
+                net, structure = reuse[0](data.dtype, device), None
 
-        tick = time.perf_counter()
-        theta = torch.as_tensor(paths.theta, dtype=dtype, device=device).clone()
-        coef = torch.as_tensor(paths.coef, dtype=dtype, device=device).clone()
-        penalised = torch.as_tensor(~_is_output_bias(paths.scalar_chains, net.hidden_sizes), dtype=dtype, device=device)
-        problem = ConvexProblem(operator, X_t, ext_gates, T_t, w_t, loss, self.alpha, penalised)
-        params = [theta, coef]
+        with _timed(times, "paths"):
+            paths = (
+                reuse[1]
+                if reuse is not None
+                else self._prune(net, n_outputs, budget, X_t, w_t, rng)
+            )
+            operator = PathOperator(paths, n_outputs, data.dtype, device)
+            ext_gates = compute_gates(net, X_t)
+
+        with _timed(times, "quantities"):
+            params = [
+                torch.as_tensor(values, dtype=data.dtype, device=device).clone()
+                for values in (paths.theta, paths.coef)
+            ]
+            penalised = ~_is_output_bias(paths.scalar_chains, net.hidden_sizes)
+            problem = ConvexProblem(
+                operator,
+                X_t,
+                ext_gates,
+                T_t,
+                w_t,
+                loss,
+                self.alpha,
+                torch.as_tensor(penalised, dtype=data.dtype, device=device),
+            )
+            scorer = (
+                None
+                if val is None
+                else self._validation_scorer(data.tensors(val), net, operator, loss)
+            )
+            monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
+
+        theta, coef = (p.cpu().numpy() for p in params)
+        fitted_paths = PathSet(
+            paths.block_chains,
+            paths.block_outputs,
+            theta,
+            paths.scalar_chains,
+            paths.scalar_outputs,
+            coef,
+        )
+        self._set_fitted(
+            target_state,
+            net,
+            fitted_paths,
+            n_outputs,
+            structure,
+            monitor,
+            n_iter,
+            solver,
+            budget,
+            times,
+            device,
+        )
+        return self
+
+    def _quantities(self, solver, problem, params, scorer, generator):
+        """The convex phase: solve, then insist on finite values."""
         with self._progress("quantities", self.max_iter, f"GLAI quantities ({solver})") as progress:
             monitor = Monitor(
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
-                validation_score=None if val is None else self._validation_scorer(
-                    val, tensors, net, operator, loss
-                ),
+                validation_score=scorer,
                 progress=progress,
             )
-            n_iter = self._solve(solver, problem, params, monitor, generator, n_rows)
-        times["quantities"] = time.perf_counter() - tick
+            n_iter = self._solve(solver, problem, params, monitor, generator, problem.n_samples)
         if not all(torch.isfinite(p).all() for p in params):
-            raise ValueError("The quantitative phase diverged (non-finite path values); lower learning_rate_init or use solver='lbfgs'.")
-
-        fitted_paths = PathSet(
-            paths.block_chains, paths.block_outputs, theta.cpu().numpy(),
-            paths.scalar_chains, paths.scalar_outputs, coef.cpu().numpy(),
-        )
-        self._set_fitted(
-            target_state, net, fitted_paths, n_outputs, structure, monitor, n_iter, solver, budget, times, device
-        )
-        return self
+            raise ValueError(
+                "The quantitative phase diverged (non-finite path values); lower "
+                "learning_rate_init or use solver='lbfgs'."
+            )
+        return monitor, n_iter
 
     def _validate_fit_inputs(self, X, y, sample_weight):
         X, y = validate_data(
@@ -274,9 +285,13 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         )
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"X is empty: shape {X.shape}; GLAI needs samples and features.")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
         if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample needs a positive weight."
+            )
         return X, y, sample_weight
 
     def _hidden_sizes(self):
@@ -289,7 +304,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return tuple(int(h) for h in hidden)
 
     def _budget(self, n_features, hidden, n_outputs):
-        budget = mlp_param_count(n_features, hidden, n_outputs) if self.param_budget == "mlp" else int(self.param_budget)
+        budget = (
+            mlp_param_count(n_features, hidden, n_outputs)
+            if self.param_budget == "mlp"
+            else int(self.param_budget)
+        )
         smallest = min_budget(n_features, n_outputs)
         if budget < smallest:
             raise ValueError(
@@ -300,7 +319,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return budget
 
     def _batch_size(self, n_samples):
-        return min(AUTO_BATCH_SIZE, n_samples) if self.batch_size == "auto" else min(self.batch_size, n_samples)
+        return (
+            min(AUTO_BATCH_SIZE, n_samples)
+            if self.batch_size == "auto"
+            else min(self.batch_size, n_samples)
+        )
 
     def _split(self, y, rng):
         """Training and validation row indices (validation is None without early stopping)."""
@@ -332,28 +355,47 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return None
         if self.n_outputs_ != n_outputs or self.structural_coefs_[0].shape[0] != n_features:
             return None
-        if "classes_" in target_state and not np.array_equal(self.classes_, target_state["classes_"]):
+        if "classes_" in target_state and not np.array_equal(
+            self.classes_, target_state["classes_"]
+        ):
             return None
         return self._structural_net, self.paths_
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, n_train, rng, generator, device):
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, device):
+        n_rows = X_t.shape[0]
         # Warm-up steps are small minibatch matmuls: on the CPU one thread is
         # as fast, and it does not collapse when another process holds a core.
-        with torch_threads(1 if device.type == "cpu" else None), self._progress(
-            "structure", self.structure_max_epochs, "GLAI structure"
-        ) as progress:
-            return fit_structure(
-                X_t, T_t, w_t, loss, net,
+        with (
+            torch_threads(1 if device.type == "cpu" else None),
+            self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress,
+        ):
+            structure = fit_structure(
+                X_t,
+                T_t,
+                w_t,
+                loss,
+                net,
                 alpha=self.alpha,
-                batch_size=self._batch_size(n_train),
+                batch_size=self._batch_size(n_rows),
                 learning_rate_init=self.learning_rate_init,
                 max_epochs=self.structure_max_epochs,
                 tol=self.structure_tol,
                 patience=self.structure_patience,
-                probe_rows=choose_probe(n_train, rng),
+                probe_rows=choose_probe(n_rows, rng),
                 generator=generator,
                 progress=progress,
             )
+        if not structure.settled:
+            warnings.warn(
+                "The structural warm-up reached structure_max_epochs="
+                f"{self.structure_max_epochs} before its gates settled (the last epoch "
+                f"flipped {structure.change_curve[-1]:.2%} of the probe gates, "
+                f"structure_tol={self.structure_tol}); raise structure_max_epochs or "
+                "structure_tol.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        return structure
 
     def _prune(self, net, n_outputs, budget, X_t, w_t, rng):
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
@@ -362,8 +404,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         theta, coef = structural_path_values(net, *chains)
         block_chains, block_outputs, scalar_chains, scalar_outputs = chains
         return PathSet(
-            block_chains, block_outputs, theta.cpu().numpy(),
-            scalar_chains, scalar_outputs, coef.cpu().numpy(),
+            block_chains,
+            block_outputs,
+            theta.cpu().numpy(),
+            scalar_chains,
+            scalar_outputs,
+            coef.cpu().numpy(),
         )
 
     def _solve(self, solver, problem, params, monitor, generator, n_train):
@@ -375,7 +421,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 n_iter = solve_lstsq(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
             else:
                 n_iter = solve_minibatch(
-                    problem, params, monitor,
+                    problem,
+                    params,
+                    monitor,
                     algorithm=solver,
                     learning_rate=self.learning_rate_init,
                     batch_size=self._batch_size(n_train),
@@ -390,8 +438,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         monitor.finish(params)
         return n_iter
 
-    def _validation_scorer(self, val, tensors, net, operator, loss):
-        X_v, T_v, w_v = tensors(val)
+    def _validation_scorer(self, validation, net, operator, loss):
+        """Accuracy or R^2 of given path values on the held-out rows."""
+        X_v, T_v, w_v = validation
         acts = operator.activations(compute_gates(net, X_v))
 
         def score(params):
@@ -405,7 +454,20 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         """A context manager yielding the phase's progress callback (None when quiet)."""
         return phase_progress(self.verbose, phase, total, description)
 
-    def _set_fitted(self, target_state, net, paths, n_outputs, structure, monitor, n_iter, solver, budget, times, device):
+    def _set_fitted(
+        self,
+        target_state,
+        net,
+        paths,
+        n_outputs,
+        structure,
+        monitor,
+        n_iter,
+        solver,
+        budget,
+        times,
+        device,
+    ):
         for name, value in target_state.items():
             setattr(self, name, value)
         self.structural_coefs_ = [w.T.cpu().numpy().copy() for w in net.weights]
@@ -432,8 +494,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     @property
     def _structural_net(self):
         def build(dtype, device):
-            weights = [torch.as_tensor(w.T, dtype=dtype, device=device) for w in self.structural_coefs_]
-            biases = [torch.as_tensor(b, dtype=dtype, device=device) for b in self.structural_intercepts_]
+            weights = [
+                torch.as_tensor(w.T, dtype=dtype, device=device) for w in self.structural_coefs_
+            ]
+            biases = [
+                torch.as_tensor(b, dtype=dtype, device=device) for b in self.structural_intercepts_
+            ]
             return StructuralNet(weights, biases)
 
         return build
@@ -441,7 +507,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     def _raw_outputs(self, X):
         """Path-model outputs ``(n, K)`` as numpy, computed on the CPU in chunks."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], reset=False
+        )
         dtype = torch_dtype(self.paths_.theta.dtype)
         net = self._structural_net(dtype, "cpu")
         operator = PathOperator(self.paths_, self.n_outputs_, dtype, "cpu")
@@ -454,7 +522,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             for start in range(0, X.shape[0], chunk):
                 X_chunk = to_tensor(X[start : start + chunk], dtype, "cpu")
                 acts = operator.activations(compute_gates(net, X_chunk))
-                outputs[start : start + chunk] = operator.forward(X_chunk, acts, theta, coef).numpy()
+                outputs[start : start + chunk] = operator.forward(
+                    X_chunk, acts, theta, coef
+                ).numpy()
         return outputs
 
     def to_torch(self):
@@ -471,7 +541,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
         scale, offset = self._output_affine()
         return GLAIPathModel.from_arrays(
-            self.structural_coefs_, self.structural_intercepts_, self.paths_, self.n_outputs_, scale, offset
+            self.structural_coefs_,
+            self.structural_intercepts_,
+            self.paths_,
+            self.n_outputs_,
+            scale,
+            offset,
         )
 
     def _output_affine(self):
@@ -481,6 +556,39 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _FitData:
+    """The validated arrays of one fit, and their tensors on the training device."""
+
+    def __init__(self, X, targets, sample_weight, loss, dtype, device):
+        self.X, self.targets, self.sample_weight = X, targets, sample_weight
+        self.loss, self.dtype, self.device = loss, dtype, device
+
+    def tensors(self, rows):
+        return (
+            to_tensor(self.X[rows], self.dtype, self.device),
+            _target_tensor(self.targets[rows], self.loss, self.dtype, self.device),
+            torch.as_tensor(self.sample_weight[rows], dtype=self.dtype, device=self.device),
+        )
+
+    def training_tensors(self, train, val):
+        """Training rows; large inputs are not copied (held-out rows get zero weight)."""
+        if val is None:
+            return self.tensors(slice(None))
+        if _nbytes(self.X) > MASK_VALIDATION_BYTES:
+            X_t, T_t, w_t = self.tensors(slice(None))
+            w_t = w_t.clone()  # it may share memory with sample_weight
+            w_t[torch.as_tensor(val, device=self.device)] = 0
+            return X_t, T_t, w_t
+        return self.tensors(train)
+
+
+@contextmanager
+def _timed(times, phase):
+    start = time.perf_counter()
+    yield
+    times[phase] = time.perf_counter() - start
 
 
 def _nbytes(X):

@@ -11,10 +11,9 @@ import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-
-from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseGLAI
 
@@ -93,7 +92,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Class labels (``arange(n_labels)`` for multilabel targets).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` had string column names.
     n_outputs_ : int
         Number of outputs: 1 for binary problems, else classes or labels.
@@ -101,7 +100,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Number of trained parameters of the path model.
     param_budget_ : int
         The budget the path model was pruned to.
-    structure_change_ : ndarray of shape (n_structure_epochs_,)
+    structure_change_ : ndarray of shape (`n_structure_epochs_`,)
         Fraction of probe gates that flipped in each warm-up epoch.
     structure_loss_curve_ : list of float
         Warm-up training loss per epoch.
@@ -377,7 +376,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     ----------
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` had string column names.
     n_outputs_ : int
         Number of targets.

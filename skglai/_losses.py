@@ -6,7 +6,6 @@ three are convex in the outputs, which is what makes the quantitative phase
 convex once the gates are frozen.
 """
 
-import torch
 import torch.nn.functional as F
 
 LOSSES = ("softmax", "logistic", "squared")
@@ -27,9 +26,7 @@ def per_sample_loss(loss, outputs, targets):
     if loss == "softmax":
         return F.cross_entropy(outputs, targets, reduction="none")
     if loss == "logistic":
-        return F.binary_cross_entropy_with_logits(
-            outputs, targets, reduction="none"
-        ).sum(dim=1)
+        return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none").sum(dim=1)
     if loss == "squared":
         return 0.5 * (outputs - targets).pow(2).sum(dim=1)
     raise ValueError(f"Unknown loss {loss!r}; expected one of {LOSSES}.")

@@ -97,6 +97,19 @@ def load(path):
     ------
     ValueError
         If the file is not a skglai model, is truncated or was modified.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skglai import GLAIRegressor, load, save
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = GLAIRegressor(hidden_layer_sizes=(8,), random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "regressor.npz")
+    >>> save(reg, path)
+    >>> loaded = load(path)
+    >>> type(loaded).__name__, bool((loaded.predict(X) == reg.predict(X)).all())
+    ('GLAIRegressor', True)
     """
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -110,7 +123,9 @@ def load(path):
         raise ValueError(f"{path!s} failed its integrity check: the file was modified or damaged.")
     meta = json.loads(str(arrays.pop(META_KEY)))
     if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path!s} has an unsupported format {meta.get('format')!r} v{meta.get('version')!r}.")
+        raise ValueError(
+            f"{path!s} has an unsupported format {meta.get('format')!r} v{meta.get('version')!r}."
+        )
     cls = ESTIMATORS.get(meta.get("estimator"))
     if cls is None:
         raise ValueError(f"{path!s} holds an unknown estimator {meta.get('estimator')!r}.")
@@ -187,8 +202,13 @@ def _check_consistency(estimator):
         ok &= all(w.shape[1] == len(b) for w, b in zip(coefs, intercepts))
         ok &= paths.theta.shape == (len(paths.block_chains), n_features + 1)
         ok &= paths.coef.shape == (len(paths.scalar_chains),)
-        for chains, outputs in ((paths.block_chains, paths.block_outputs), (paths.scalar_chains, paths.scalar_outputs)):
-            ok &= chains.ndim == 2 and chains.shape[1] == len(hidden) and len(outputs) == len(chains)
+        for chains, outputs in (
+            (paths.block_chains, paths.block_outputs),
+            (paths.scalar_chains, paths.scalar_outputs),
+        ):
+            ok &= (
+                chains.ndim == 2 and chains.shape[1] == len(hidden) and len(outputs) == len(chains)
+            )
             ok &= bool(((chains >= 0) & (chains <= np.asarray(hidden))).all())
             ok &= bool(((outputs >= 0) & (outputs < estimator.n_outputs_)).all())
         ok &= estimator.n_params_ == paths.theta.size + paths.coef.size
@@ -221,7 +241,11 @@ def _encode_params(params):
         if isinstance(value, tuple):
             value = {"__tuple__": [_json_value(name, v) for v in value]}
         elif isinstance(value, dict):
-            value = {"__items__": [[_json_value(name, k), _json_value(name, v)] for k, v in value.items()]}
+            value = {
+                "__items__": [
+                    [_json_value(name, k), _json_value(name, v)] for k, v in value.items()
+                ]
+            }
         elif type(value).__module__.startswith("torch"):
             value = str(value)
         else:

@@ -38,7 +38,9 @@ def mlp_param_count(n_features, hidden_layer_sizes, n_outputs):
 def full_expansion_size(n_features, hidden_sizes, n_outputs):
     """Parameters of the unpruned path expansion, blocks and scalars."""
     n_blocks = n_outputs * math.prod(hidden_sizes)
-    n_scalars = n_outputs * sum(math.prod(hidden_sizes[s:]) for s in range(1, len(hidden_sizes) + 1))
+    n_scalars = n_outputs * sum(
+        math.prod(hidden_sizes[s:]) for s in range(1, len(hidden_sizes) + 1)
+    )
     return n_blocks * (n_features + 1) + n_scalars
 
 

@@ -93,7 +93,9 @@ class ConvexProblem:
         batch = self.batch(rows) if batch is None else batch
         w = self.weights[rows]
         total = w.sum()
-        data = (per_sample_loss(self.loss, self.outputs(params, batch), self.targets[rows]) * w).sum()
+        data = (
+            per_sample_loss(self.loss, self.outputs(params, batch), self.targets[rows]) * w
+        ).sum()
         return (data + self.penalty(params)) / total
 
     def full_objective_and_grad(self, params):
@@ -117,8 +119,12 @@ class ConvexProblem:
             for rows, cached in self._chunks:
                 batch = self.batch(rows) if cached is None else cached
                 out = self.outputs(params, batch)
-                value += float((per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum())
-            return value / float(self.weight_total) + float(self.penalty(params) / self.weight_total)
+                value += float(
+                    (per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum()
+                )
+            return value / float(self.weight_total) + float(
+                self.penalty(params) / self.weight_total
+            )
 
 
 @dataclass
@@ -275,8 +281,12 @@ def solve_minibatch(
         optimizer = torch.optim.SGD(params, lr=learning_rate, momentum=0.9, nesterov=True)
     n, device = problem.n_samples, problem.X.device
     epoch = 0
-    for epoch in range(1, max_iter + 1):
-        order = torch.randperm(n, generator=generator).to(device) if batch_size < n else torch.arange(n, device=device)
+    for epoch in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
+        order = (
+            torch.randperm(n, generator=generator).to(device)
+            if batch_size < n
+            else torch.arange(n, device=device)
+        )
         total = 0.0
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
@@ -327,10 +337,12 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
 def _solve_normal_equations(problem, params):
     """Ridge by Cholesky on ``(Phi^T W Phi) * same_output + alpha P``."""
     theta, coef = params
-    outputs = torch.cat([
-        problem.operator.block_map.argmax(dim=1).repeat_interleave(theta.shape[1]),
-        problem.operator.scalar_map.argmax(dim=1),
-    ])
+    outputs = torch.cat(
+        [
+            problem.operator.block_map.argmax(dim=1).repeat_interleave(theta.shape[1]),
+            problem.operator.scalar_map.argmax(dim=1),
+        ]
+    )
     n_params = theta.numel() + coef.numel()
     gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
     rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
@@ -346,7 +358,9 @@ def _solve_normal_equations(problem, params):
         gram += features.T @ (features * w[:, None])
         rhs += ((problem.targets[rows][:, outputs] * w[:, None]) * features).sum(dim=0)
     same_output = outputs[:, None] == outputs[None, :]
-    penalty = torch.cat([torch.ones(theta.numel(), dtype=theta.dtype, device=theta.device), problem.penalised])
+    penalty = torch.cat(
+        [torch.ones(theta.numel(), dtype=theta.dtype, device=theta.device), problem.penalised]
+    )
     system = gram * same_output + torch.diag(problem.alpha * penalty)
     factor = torch.linalg.cholesky(system)
     solution = torch.cholesky_solve(rhs[:, None], factor)[:, 0]
@@ -369,7 +383,9 @@ def _solve_cg(problem, params, monitor, *, max_iter, tol):
     d = z.clone()
     rz = float(r @ z)
     b_norm = max(float(b.norm()), 1e-30)
-    offset = float((problem.weights * problem.targets.pow(2).sum(dim=1)).sum()) / (2 * float(problem.weight_total))
+    offset = float((problem.weights * problem.targets.pow(2).sum(dim=1)).sum()) / (
+        2 * float(problem.weight_total)
+    )
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         if float(r.norm()) <= tol * 1e-2 * b_norm:
@@ -413,7 +429,9 @@ def _normal_matvec(problem, params, flat):
         (grad,) = torch.autograd.grad(out, v, grad_outputs=weighted)
         total += grad
     theta, coef = params
-    mask = torch.cat([torch.ones(theta.numel(), dtype=flat.dtype, device=flat.device), problem.penalised])
+    mask = torch.cat(
+        [torch.ones(theta.numel(), dtype=flat.dtype, device=flat.device), problem.penalised]
+    )
     return (total + problem.alpha * mask * flat) / problem.weight_total
 
 
@@ -447,7 +465,9 @@ def _normal_diagonal(problem, params):
         diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=0)[:, None]], dim=1)
         diag_coef += (scalar_gamma * problem.weights[rows][:, None]).sum(dim=0)
     diag = torch.cat([diag_theta.reshape(-1), diag_coef])
-    mask = torch.cat([torch.ones(theta.numel(), dtype=diag.dtype, device=diag.device), problem.penalised])
+    mask = torch.cat(
+        [torch.ones(theta.numel(), dtype=diag.dtype, device=diag.device), problem.penalised]
+    )
     return (diag + problem.alpha * mask) / problem.weight_total + 1e-12
 
 
@@ -456,4 +476,5 @@ def _warn_max_iter(solver, max_iter):
         f"The quantitative phase ({solver}) reached max_iter={max_iter} before "
         "converging; raise max_iter or tol.",
         ConvergenceWarning,
+        stacklevel=2,
     )

@@ -33,7 +33,9 @@ def test_diabetes_r2(diabetes_split):
     X_train, X_test, y_train, y_test = diabetes_split
     scores = []
     for seed in range(5):
-        reg = GLAIRegressor(hidden_layer_sizes=(32,), alpha=100.0, random_state=seed).fit(X_train, y_train)
+        reg = GLAIRegressor(hidden_layer_sizes=(32,), alpha=100.0, random_state=seed).fit(
+            X_train, y_train
+        )
         assert reg.solver_ == "lstsq"
         scores.append(reg.score(X_test, y_test))
     assert np.median(scores) >= 0.35
@@ -166,7 +168,13 @@ def test_same_random_state_same_predictions(small_classification):
 @pytest.mark.parametrize("Estimator", [GLAIClassifier, GLAIRegressor])
 def test_to_torch_matches_estimator(Estimator, small_classification):
     X, y = small_classification
-    est = Estimator(hidden_layer_sizes=(16, 12), reduction_factor=2, structure_max_epochs=3, max_iter=20, random_state=0).fit(X, y)
+    est = Estimator(
+        hidden_layer_sizes=(16, 12),
+        reduction_factor=2,
+        structure_max_epochs=3,
+        max_iter=20,
+        random_state=0,
+    ).fit(X, y)
     module = est.to_torch()
     with torch.no_grad():
         out = module(torch.as_tensor(X)).numpy()
@@ -177,7 +185,9 @@ def test_to_torch_matches_estimator(Estimator, small_classification):
 @pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
 def test_early_stopping_keeps_best_including_start(small_classification, solver):
     X, y = small_classification
-    clf = GLAIClassifier(**{**FAST, "max_iter": 30}, solver=solver, early_stopping=True, n_iter_no_change=3).fit(X, y)
+    clf = GLAIClassifier(
+        **{**FAST, "max_iter": 30}, solver=solver, early_stopping=True, n_iter_no_change=3
+    ).fit(X, y)
     assert clf.validation_scores_ is not None and len(clf.validation_scores_) >= 1
     assert clf.best_validation_score_ >= max(clf.validation_scores_)
 
@@ -187,10 +197,18 @@ def test_sample_weight_zero_equals_dropping_rows(small_classification):
     w = np.ones(len(X))
     w[::3] = 0
     kept = w > 0
-    params = dict(hidden_layer_sizes=(16,), batch_size=1000, structure_max_epochs=5, max_iter=30, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(16,),
+        batch_size=1000,
+        structure_max_epochs=5,
+        max_iter=30,
+        random_state=0,
+    )
     weighted = GLAIClassifier(**params).fit(X, y, sample_weight=w)
     dropped = GLAIClassifier(**params).fit(X[kept], y[kept])
-    np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_class_weight_balanced_shifts_predictions(small_classification):
@@ -215,6 +233,8 @@ def test_warm_start_continues_from_fitted_paths(small_classification):
 
 def test_deep_nets_fit(small_regression):
     X, y = small_regression
-    reg = GLAIRegressor(hidden_layer_sizes=(32, 32, 16), reduction_factor=2, random_state=0).fit(X, y)
+    reg = GLAIRegressor(hidden_layer_sizes=(32, 32, 16), reduction_factor=2, random_state=0).fit(
+        X, y
+    )
     assert reg.n_params_ <= reg.param_budget_
     assert reg.score(X, y) > 0.8

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from skglai import GLAIClassifier, GLAIRegressor
 
-FAST = dict(hidden_layer_sizes=(4,), structure_max_epochs=2, max_iter=3, random_state=0, device="cpu")
+FAST = dict(
+    hidden_layer_sizes=(4,), structure_max_epochs=2, max_iter=3, random_state=0, device="cpu"
+)
 
 X_DTYPES = [np.float64, np.float32, np.int64, np.int8, bool, object, complex]
 LABEL_KINDS = ["str", "negative_int", "float", "bool", "mixed", "continuous", "nan"]
@@ -31,7 +33,11 @@ def inputs(draw):
         X = X.astype(dtype)
     sparse = draw(st.sampled_from(SPARSE)) if dtype not in (object, complex) and d > 0 else None
     if sparse is not None:
-        X = sp.random(n, d, density=0.5, random_state=seed, format=sparse) if n > 0 else sp.csr_matrix((0, d))
+        X = (
+            sp.random(n, d, density=0.5, random_state=seed, format=sparse)
+            if n > 0
+            else sp.csr_matrix((0, d))
+        )
     if draw(st.booleans()) and dtype in (np.float64, np.float32) and sparse is None and X.size:
         X.flat[0] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
     kind = draw(st.sampled_from(LABEL_KINDS))

@@ -13,10 +13,17 @@ from skglai._structure import init_structural_net, mlp_forward
 
 
 def random_net(n_features, hidden, n_outputs, dtype, seed=0):
-    net = init_structural_net((n_features, *hidden, n_outputs), dtype, "cpu", make_generator(seed, "cpu"))
+    net = init_structural_net(
+        (n_features, *hidden, n_outputs), dtype, "cpu", make_generator(seed, "cpu")
+    )
     # Non-zero biases everywhere, so bias-start paths matter.
     for b in net.biases:
-        b.add_(0.3 * torch.randn(b.shape, generator=make_generator(seed + 1, "cpu"), dtype=torch.float64).to(dtype))
+        b.add_(
+            0.3
+            * torch.randn(
+                b.shape, generator=make_generator(seed + 1, "cpu"), dtype=torch.float64
+            ).to(dtype)
+        )
     return net
 
 
@@ -31,7 +38,9 @@ def path_outputs(net, paths, n_outputs, X):
 def test_full_expansion_equals_structural_mlp(hidden, dtype, atol):
     n_features, n_outputs = 6, 3
     net = random_net(n_features, hidden, n_outputs, dtype)
-    X = torch.randn(200, n_features, generator=make_generator(2, "cpu"), dtype=torch.float64).to(dtype)
+    X = torch.randn(200, n_features, generator=make_generator(2, "cpu"), dtype=torch.float64).to(
+        dtype
+    )
     paths = full_path_set(net, n_outputs)
     expected = mlp_forward(net, X)
     got = path_outputs(net, paths, n_outputs, X)
@@ -61,7 +70,9 @@ def test_chain_counts_match_design(hidden):
     # Scalars: every chain that starts at a deeper layer's bias, plus the output biases.
     expected_scalars = n_outputs * sum(math.prod(hidden[s:]) for s in range(1, len(hidden) + 1))
     assert len(scalars) == expected_scalars
-    assert full_expansion_size(n_features, hidden, n_outputs) == len(blocks) * (n_features + 1) + len(scalars)
+    assert full_expansion_size(n_features, hidden, n_outputs) == len(blocks) * (
+        n_features + 1
+    ) + len(scalars)
     # Constant units form a prefix of every scalar chain; blocks start on a real unit.
     constant = np.asarray(hidden)
     assert (blocks < constant).all()

@@ -26,10 +26,16 @@ CASES = list(
 @pytest.mark.parametrize("n_features, n_outputs, hidden, reduction", CASES)
 def test_budget_never_exceeded(n_features, n_outputs, hidden, reduction):
     m = structural_sizes(hidden, reduction)
-    net = init_structural_net((n_features, *m, n_outputs), torch.float64, "cpu", make_generator(0, "cpu"))
+    net = init_structural_net(
+        (n_features, *m, n_outputs), torch.float64, "cpu", make_generator(0, "cpu")
+    )
     X = torch.randn(300, n_features, generator=make_generator(1, "cpu"), dtype=torch.float64)
     w = torch.ones(300, dtype=torch.float64)
-    for budget in [mlp_param_count(n_features, hidden, n_outputs), min_budget(n_features, n_outputs), 997]:
+    for budget in [
+        mlp_param_count(n_features, hidden, n_outputs),
+        min_budget(n_features, n_outputs),
+        997,
+    ]:
         if budget < min_budget(n_features, n_outputs):
             continue
         bc, bo, sc, so = select_paths(net, n_outputs, budget, X, w)
@@ -64,10 +70,21 @@ def test_k_best_chains_is_exact(sizes):
 
 
 @pytest.mark.parametrize("Estimator", [GLAIClassifier, GLAIRegressor])
-@pytest.mark.parametrize("hidden, reduction, budget", [((64,), 2, "mlp"), ((32, 32), 2, "mlp"), ((48,), 1, 500)])
-def test_estimator_counts_exactly_what_it_trains(Estimator, hidden, reduction, budget, small_classification):
+@pytest.mark.parametrize(
+    "hidden, reduction, budget", [((64,), 2, "mlp"), ((32, 32), 2, "mlp"), ((48,), 1, 500)]
+)
+def test_estimator_counts_exactly_what_it_trains(
+    Estimator, hidden, reduction, budget, small_classification
+):
     X, y = small_classification
-    est = Estimator(hidden, reduction_factor=reduction, param_budget=budget, structure_max_epochs=3, max_iter=20, random_state=0)
+    est = Estimator(
+        hidden,
+        reduction_factor=reduction,
+        param_budget=budget,
+        structure_max_epochs=3,
+        max_iter=20,
+        random_state=0,
+    )
     est.fit(X, y)
     assert est.n_params_ <= est.param_budget_
     module = est.to_torch()
@@ -78,7 +95,9 @@ def test_estimator_counts_exactly_what_it_trains(Estimator, hidden, reduction, b
 def test_pruning_keeps_the_strongest_paths():
     """With one hidden layer the kept blocks are the top scores of all blocks."""
     n_features, n_outputs, m = 5, 4, (12,)
-    net = init_structural_net((n_features, *m, n_outputs), torch.float64, "cpu", make_generator(3, "cpu"))
+    net = init_structural_net(
+        (n_features, *m, n_outputs), torch.float64, "cpu", make_generator(3, "cpu")
+    )
     X = torch.randn(400, n_features, generator=make_generator(4, "cpu"), dtype=torch.float64)
     w = torch.ones(400, dtype=torch.float64)
     budget = n_outputs + 10 * (n_features + 1)

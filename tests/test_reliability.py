@@ -45,7 +45,9 @@ class Interrupt(KeyboardInterrupt):
     pass
 
 
-@pytest.mark.parametrize("target", ["skglai._structure.flip_fraction", "skglai._solvers.Monitor.record"])
+@pytest.mark.parametrize(
+    "target", ["skglai._structure.flip_fraction", "skglai._solvers.Monitor.record"]
+)
 def test_interrupted_refit_leaves_model_untouched(small_classification, target, monkeypatch):
     """A keyboard interrupt in the middle of either phase (simulated in a per-epoch callback)."""
     X, y = small_classification
@@ -84,7 +86,9 @@ def test_bit_identical_across_fits_and_processes(small_classification):
         """
     )
     outputs = {
-        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.strip()
         for _ in range(2)
     }
     assert outputs == {digest}
@@ -101,7 +105,6 @@ def test_predict_is_thread_safe(small_classification):
 
 
 def _torch_threads_in_worker():
-    import torch
 
     return torch.get_num_threads()
 

@@ -24,10 +24,14 @@ def make_problem(loss, n=150, n_features=4, hidden=(5,), n_outputs=3, alpha=1e-1
     elif loss == "logistic":
         targets = (X[:, :n_outputs] > 0).double()
     else:
-        targets = torch.sin(X[:, :n_outputs]) + 0.1 * torch.randn(n, n_outputs, generator=gen, dtype=torch.float64)
+        targets = torch.sin(X[:, :n_outputs]) + 0.1 * torch.randn(
+            n, n_outputs, generator=gen, dtype=torch.float64
+        )
     weights = torch.rand(n, generator=gen, dtype=torch.float64) + 0.5
     is_bias = torch.as_tensor((paths.scalar_chains == np.asarray(hidden)).all(axis=1))
-    problem = ConvexProblem(operator, X, compute_gates(net, X), targets, weights, loss, alpha, (~is_bias).double())
+    problem = ConvexProblem(
+        operator, X, compute_gates(net, X), targets, weights, loss, alpha, (~is_bias).double()
+    )
     start = [torch.as_tensor(paths.theta).clone(), torch.as_tensor(paths.coef).clone()]
     return problem, start
 
@@ -43,8 +47,14 @@ def run(solver, problem, start, **kwargs):
             solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
         else:
             solve_minibatch(
-                problem, params, monitor, algorithm=solver, learning_rate=kwargs["lr"],
-                batch_size=problem.n_samples, max_iter=kwargs["epochs"], generator=make_generator(0, "cpu"),
+                problem,
+                params,
+                monitor,
+                algorithm=solver,
+                learning_rate=kwargs["lr"],
+                batch_size=problem.n_samples,
+                max_iter=kwargs["epochs"],
+                generator=make_generator(0, "cpu"),
             )
     return problem.full_objective(params), monitor
 

@@ -29,7 +29,9 @@ def test_stability_rule(change, lowest, tol, calm):
 
 def test_warm_up_stops_on_patience_and_records_curve(small_classification):
     X, y = small_classification
-    clf = GLAIClassifier(hidden_layer_sizes=(32,), structure_patience=2, structure_max_epochs=40, random_state=0).fit(X, y)
+    clf = GLAIClassifier(
+        hidden_layer_sizes=(32,), structure_patience=2, structure_max_epochs=40, random_state=0
+    ).fit(X, y)
     change = clf.structure_change_
     assert len(change) == clf.n_structure_epochs_ == len(clf.structure_loss_curve_)
     assert ((change >= 0) & (change <= 1)).all()
@@ -43,7 +45,13 @@ def test_warm_up_stops_on_patience_and_records_curve(small_classification):
 
 def test_structure_cap_is_respected(small_classification):
     X, y = small_classification
-    clf = GLAIClassifier(hidden_layer_sizes=(32,), structure_tol=0.0, structure_patience=50, structure_max_epochs=3, random_state=0).fit(X, y)
+    clf = GLAIClassifier(
+        hidden_layer_sizes=(32,),
+        structure_tol=0.0,
+        structure_patience=50,
+        structure_max_epochs=3,
+        random_state=0,
+    ).fit(X, y)
     assert clf.n_structure_epochs_ == 3
     assert not clf.structure_settled_
 
