@@ -31,7 +31,9 @@ __all__ = ["GLAIBlock", "GLAIPathModel"]
 
 
 class GLAIPathModel(nn.Module):
-    """A gate-frozen path model: ``o(x) = sum_paths gamma_t(x) * theta . x~``.
+    """A fitted GLAI path model as a torch module, with its gates frozen.
+
+    It computes ``o(x) = sum_paths gamma_t(x) * theta . x~``.
 
     Parameters
     ----------

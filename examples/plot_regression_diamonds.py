@@ -1,0 +1,100 @@
+"""
+Regression on a real table: diamond prices
+==========================================
+
+:class:`skglai.GLAIRegressor` against
+:class:`sklearn.neural_network.MLPRegressor` with the same
+``hidden_layer_sizes`` on the diamonds table (ggplot2; carat, cut, colour,
+clarity and dimensions of 53,940 diamonds, cached in
+``benchmarks/data/regression_diamonds.npz``). The target is the natural log
+of the price in US dollars. To keep the example fast we train on a random
+20,000 rows and test on 5,000 others. For the squared error GLAI's convex
+phase is an exact ridge problem (``solver='auto'`` picks ``'lstsq'``).
+"""
+
+# %%
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from sklearn.metrics import r2_score
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skglai import GLAIRegressor
+
+
+def data_dir():
+    here = Path(globals().get("__file__", "plot_regression_diamonds.py")).resolve().parent
+    for base in (here.parent, Path.cwd(), Path.cwd().parent):
+        if (base / "benchmarks" / "data").is_dir():
+            return base / "benchmarks" / "data"
+    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
+
+
+with np.load(data_dir() / "regression_diamonds.npz", allow_pickle=False) as archive:
+    X, y, features = archive["X"], archive["y"].astype(np.float64), archive["feature_names"]
+rows = np.random.default_rng(0).permutation(len(y))
+train, test = rows[:20000], rows[20000:25000]
+print(f"features: {', '.join(features)}; {len(train)} training and {len(test)} test rows")
+
+# %%
+# Fit both
+# --------
+# The first torch optimiser in a process imports ``torch._dynamo`` (about
+# 2 s, once per process); pay that before timing anything.
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+hidden = (100,)
+models = {
+    "MLPRegressor": MLPRegressor(hidden_layer_sizes=hidden, early_stopping=True, random_state=0),
+    "GLAIRegressor": GLAIRegressor(hidden_layer_sizes=hidden, random_state=0),
+}
+predicted, seconds = {}, {}
+for name, model in models.items():
+    pipe = make_pipeline(StandardScaler(), model)
+    start = time.perf_counter()
+    pipe.fit(X[train], y[train])
+    seconds[name] = time.perf_counter() - start
+    predicted[name] = pipe.predict(X[test])
+    print(
+        f"{name:<14} test R^2 {r2_score(y[test], predicted[name]):.4f}  fit {seconds[name]:.2f} s"
+    )
+glai = models["GLAIRegressor"]
+print(
+    f"GLAI: {glai.n_params_} trained parameters (budget {glai.param_budget_}), "
+    f"solver {glai.solver_}, phases (s): "
+    + ", ".join(f"{k} {v:.2f}" for k, v in glai.fit_times_.items())
+)
+
+# %%
+# Predicted against true log price
+# --------------------------------
+# Points on the diagonal are exact predictions.
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharex=True, sharey=True)
+lims = [y[test].min() - 0.1, y[test].max() + 0.1]
+for ax, (name, pred) in zip(axes, predicted.items()):
+    ax.scatter(y[test], pred, s=3, alpha=0.3, color="tab:green" if "GLAI" in name else "tab:gray")
+    ax.plot(lims, lims, "k--", lw=1, label="perfect prediction")
+    ax.set_xlim(lims)
+    ax.set_ylim(lims)
+    ax.set_aspect("equal")
+    ax.set_xlabel("true log price (log USD)")
+    ax.set_title(f"{name}: R^2 {r2_score(y[test], pred):.4f}, fit {seconds[name]:.2f} s")
+    ax.legend(loc="upper left")
+axes[0].set_ylabel("predicted log price (log USD)")
+fig.suptitle("Diamond prices, 5,000 held-out diamonds")
+fig.tight_layout()
+plt.show()
+
+# %%
+# GLAI's path model here is small: with 9 features and a 50-unit warm-up
+# net the full path expansion has only 501 parameters, under the MLP's
+# 1,101, so nothing is pruned and the budget is not the limit. On this
+# table its score depends more on the seed than the MLP's does (measured:
+# R^2 0.906 to 0.96 over seeds on 10,000 training rows, 0.98 on 20,000),
+# because everything it can learn is fixed by a short warm-up. Its time
+# advantage is the largest of the benchmark here: the convex phase is one
+# exact ridge solve.
