@@ -202,7 +202,7 @@ def _adam_epoch(X, targets, weights, loss, net, optimizer, alpha, batch_size, ge
             continue
         optimizer.zero_grad(set_to_none=True)
         optimizer.param_groups[0]["weight_decay"] = alpha / batch_weight
-        outputs = mlp_forward(net, row_slice(X, rows))
+        outputs = mlp_forward(net, row_slice(X, rows, densify=False))
         data_loss = weighted_loss(loss, outputs, targets[rows], w, batch_weight)
         data_loss.backward()
         optimizer.step()
