@@ -67,3 +67,26 @@ def test_early_stopping_auto_depends_on_sample_count():
     assert small.validation_scores_ is None
     off = GLAIClassifier(**params, early_stopping=False).fit(X, y)
     assert off.validation_scores_ is None
+
+
+def test_adam_matches_torch_optim():
+    """The warm-up's Adam takes exactly torch.optim.Adam's steps (L2 as coupled decay)."""
+    import torch
+
+    from skglai._structure import Adam
+
+    gen = torch.Generator().manual_seed(0)
+    w0, b0 = torch.randn(5, 3, generator=gen), torch.randn(5, generator=gen)
+    ours = [w0.clone().requires_grad_(), b0.clone().requires_grad_()]
+    ref = [w0.clone().requires_grad_(), b0.clone().requires_grad_()]
+    adam = Adam([ours[0]], [ours[1]], lr=1e-2)
+    ref_opt = torch.optim.Adam([{"params": [ref[0]], "weight_decay": 0.3}, {"params": [ref[1]]}], lr=1e-2)
+    x = torch.randn(7, 3, generator=gen)
+    for _ in range(5):
+        for params, step in ((ours, lambda: adam.step(weight_decay=0.3)), (ref, ref_opt.step)):
+            for p in params:
+                p.grad = None
+            (torch.tanh(x @ params[0].T + params[1]) ** 2).sum().backward()
+            step()
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b)
