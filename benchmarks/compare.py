@@ -243,6 +243,9 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     command = "python -m benchmarks.compare" + ("" if argv is None else " " + " ".join(argv))
+    # Building a torch optimiser imports torch._dynamo once per process (about
+    # 1.3 s); pay it here so that no model's first timed fit includes it.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     rows = []
     for name in args.datasets.split(","):
         rows += run_dataset(name, list(range(args.seeds)))[0]

@@ -13,7 +13,6 @@ and plot the results.
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -24,9 +23,6 @@ from skglai import GLAIClassifier
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 
-# The first torch optimiser in a process imports ``torch._dynamo`` (about
-# 2 s, once per process); pay that before timing anything.
-torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 pipe = make_pipeline(StandardScaler(), GLAIClassifier(hidden_layer_sizes=(128,), random_state=0))
 grid = {
     "glaiclassifier__reduction_factor": [2, 4, 8],

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -44,9 +43,6 @@ X_train, X_test, y_train, y_test = train_test_split(
 scaler = StandardScaler().fit(X_train)
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 hidden = (100,)
-# The first torch optimiser in a process imports ``torch._dynamo`` (about
-# 2 s, once per process); pay that before timing anything.
-torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
 def run(**params):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -44,9 +43,6 @@ print(f"features: {', '.join(features)}; {len(train)} training and {len(test)} t
 # %%
 # Fit both
 # --------
-# The first torch optimiser in a process imports ``torch._dynamo`` (about
-# 2 s, once per process); pay that before timing anything.
-torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 hidden = (100,)
 models = {
     "MLPRegressor": MLPRegressor(hidden_layer_sizes=hidden, early_stopping=True, random_state=0),

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -50,9 +49,6 @@ print(
 # %%
 # Fit both heads
 # --------------
-# The first torch optimiser in a process imports ``torch._dynamo`` (about
-# 2 s, once per process); pay that before timing anything.
-torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 hidden = (100,)
 heads = {
     "MLPClassifier": MLPClassifier(hidden_layer_sizes=hidden, early_stopping=True, random_state=0),
