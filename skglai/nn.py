@@ -129,15 +129,7 @@ class GLAIPathModel(nn.Module):
         )
 
     def _operator(self):
-        paths = PathSet(
-            self.block_chains,
-            self.block_outputs,
-            None,
-            self.scalar_chains,
-            self.scalar_outputs,
-            None,
-        )
-        return PathOperator(paths, self.n_outputs, self.theta.dtype, self.theta.device)
+        return _buffer_operator(self, self.n_outputs)
 
     def forward(self, x):
         """Outputs ``(n, n_outputs)``; gradients reach the path values and ``x``."""
@@ -528,15 +520,7 @@ class GLAIBlock(nn.Module):
 
     # -------------------------------------------------------------- forward
     def _operator(self):
-        paths = PathSet(
-            self.block_chains,
-            self.block_outputs,
-            None,
-            self.scalar_chains,
-            self.scalar_outputs,
-            None,
-        )
-        return PathOperator(paths, self.out_features, self.theta.dtype, self.theta.device)
+        return _buffer_operator(self, self.out_features)
 
     def forward(self, x):
         """Outputs of shape ``(*, out_features)`` for inputs of shape ``(*, in_features)``.
@@ -567,3 +551,11 @@ def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int; got {value!r}.")
     return int(value)
+
+
+def _buffer_operator(module, n_outputs):
+    """The shared path operator over a module's path-index buffers."""
+    paths = PathSet(
+        module.block_chains, module.block_outputs, None, module.scalar_chains, module.scalar_outputs, None
+    )
+    return PathOperator(paths, n_outputs, module.theta.dtype, module.theta.device)
