@@ -80,6 +80,16 @@ class ConvexProblem:
         acts = self.operator.activations([g[rows] for g in self.ext_gates])
         return X, acts
 
+    def chunks(self):
+        """``(rows, batch)`` for each chunk of a full-batch pass (cached batches reused)."""
+        for rows, cached in self._chunks:
+            yield rows, (self.batch(rows) if cached is None else cached)
+
+    def penalty_mask(self, theta):
+        """1 for every penalised value, flattened as ``[theta, coef]``."""
+        ones = torch.ones(theta.numel(), dtype=theta.dtype, device=theta.device)
+        return torch.cat([ones, self.penalised])
+
     def outputs(self, params, batch):
         X, acts = batch
         return self.operator.forward(X, acts, *params)
@@ -103,8 +113,7 @@ class ConvexProblem:
         for p in params:
             p.grad = None
         value = 0.0
-        for rows, cached in self._chunks:
-            batch = self.batch(rows) if cached is None else cached
+        for rows, batch in self.chunks():
             out = self.outputs(params, batch)
             data = (per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum()
             (data / self.weight_total).backward()
@@ -116,8 +125,7 @@ class ConvexProblem:
     def full_objective(self, params):
         with torch.no_grad():
             value = 0.0
-            for rows, cached in self._chunks:
-                batch = self.batch(rows) if cached is None else cached
+            for rows, batch in self.chunks():
                 out = self.outputs(params, batch)
                 value += float(
                     (per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum()
@@ -172,6 +180,14 @@ class Monitor:
         if self.progress is not None:
             self.progress(len(self.loss_curve), loss, score)
         return self._no_improvement >= self.n_iter_no_change
+
+    def record_exact(self, loss, params):
+        """Record an iterate of an exact solver (its loss falls by construction):
+        with early stopping it counts like any iteration; without, it is only logged."""
+        if self.validation_score is not None:
+            return self.record(loss, params)
+        self.loss_curve.append(loss)
+        return False
 
     def finish(self, params):
         if self.best_params is not None:
@@ -325,11 +341,7 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
         except torch.linalg.LinAlgError:
             pass  # singular without a penalty: conjugate gradients still work
         else:
-            value = problem.full_objective(params)
-            if monitor.validation_score is not None:
-                monitor.record(value, params)
-            else:
-                monitor.loss_curve.append(value)
+            monitor.record_exact(problem.full_objective(params), params)
             return 1
     return _solve_cg(problem, params, monitor, max_iter=max_iter, tol=tol)
 
@@ -346,8 +358,7 @@ def _solve_normal_equations(problem, params):
     n_params = theta.numel() + coef.numel()
     gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
     rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
-    for rows, cached in problem._chunks:
-        X, (block_gamma, scalar_gamma) = problem.batch(rows) if cached is None else cached
+    for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
         X = X.to_dense() if X.is_sparse else X
         x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
         features = torch.cat(
@@ -358,10 +369,7 @@ def _solve_normal_equations(problem, params):
         gram += features.T @ (features * w[:, None])
         rhs += ((problem.targets[rows][:, outputs] * w[:, None]) * features).sum(dim=0)
     same_output = outputs[:, None] == outputs[None, :]
-    penalty = torch.cat(
-        [torch.ones(theta.numel(), dtype=theta.dtype, device=theta.device), problem.penalised]
-    )
-    system = gram * same_output + torch.diag(problem.alpha * penalty)
+    system = gram * same_output + torch.diag(problem.alpha * problem.penalty_mask(theta))
     factor = torch.linalg.cholesky(system)
     solution = torch.cholesky_solve(rhs[:, None], factor)[:, 0]
     _set_flat(params, solution)
@@ -401,10 +409,8 @@ def _solve_cg(problem, params, monitor, *, max_iter, tol):
         rz = rz_new
         _set_flat(params, x)
         value = -0.5 * float(x @ (b + r)) + offset
-        if monitor.validation_score is not None and monitor.record(value, params):
+        if monitor.record_exact(value, params):
             break
-        if monitor.validation_score is None:
-            monitor.loss_curve.append(value)
     else:
         _warn_max_iter("lstsq", max_iter)
     _set_flat(params, x)
@@ -418,35 +424,32 @@ def _linear_outputs(problem, flat, params, batch):
     return problem.outputs((v_theta, v_coef), batch)
 
 
-def _normal_matvec(problem, params, flat):
-    """``(A^T W A + alpha P) v / W`` via one forward and one backward per chunk."""
+def _weighted_transpose(problem, params, flat, residual):
+    """``A^T W r / W``: the vector-Jacobian product of the (linear) model, chunk by chunk.
+
+    ``residual(rows, out)`` gives ``r`` for a chunk whose outputs ``A v`` (at
+    ``v = flat``, shaped like ``params``) are ``out``.
+    """
     total = torch.zeros_like(flat)
-    for rows, cached in problem._chunks:
-        batch = problem.batch(rows) if cached is None else cached
+    for rows, batch in problem.chunks():
         v = flat.detach().requires_grad_(True)
         out = _linear_outputs(problem, v, params, batch)
-        weighted = out.detach() * problem.weights[rows][:, None]
+        weighted = residual(rows, out.detach()) * problem.weights[rows][:, None]
         (grad,) = torch.autograd.grad(out, v, grad_outputs=weighted)
         total += grad
-    theta, coef = params
-    mask = torch.cat(
-        [torch.ones(theta.numel(), dtype=flat.dtype, device=flat.device), problem.penalised]
-    )
-    return (total + problem.alpha * mask * flat) / problem.weight_total
+    return total / problem.weight_total
+
+
+def _normal_matvec(problem, params, flat):
+    """``(A^T W A + alpha P) v / W`` via one forward and one backward per chunk."""
+    data = _weighted_transpose(problem, params, flat, lambda rows, out: out)
+    return data + problem.alpha * problem.penalty_mask(params[0]) * flat / problem.weight_total
 
 
 def _normal_rhs(problem, params):
     """``A^T W t / W``."""
     flat = _flat_params(params)
-    total = torch.zeros_like(flat)
-    for rows, cached in problem._chunks:
-        batch = problem.batch(rows) if cached is None else cached
-        v = flat.detach().requires_grad_(True)
-        out = _linear_outputs(problem, v, params, batch)
-        weighted = problem.targets[rows] * problem.weights[rows][:, None]
-        (grad,) = torch.autograd.grad(out, v, grad_outputs=weighted)
-        total += grad
-    return total / problem.weight_total
+    return _weighted_transpose(problem, params, flat, lambda rows, out: problem.targets[rows])
 
 
 def _normal_diagonal(problem, params):
@@ -454,8 +457,7 @@ def _normal_diagonal(problem, params):
     theta, coef = params
     diag_theta = torch.zeros_like(theta)
     diag_coef = torch.zeros_like(coef)
-    for rows, cached in problem._chunks:
-        X, (block_gamma, scalar_gamma) = problem.batch(rows) if cached is None else cached
+    for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
         weighted_gamma = block_gamma * problem.weights[rows][:, None]
         x_sq = X * X
         if X.is_sparse:
@@ -465,10 +467,7 @@ def _normal_diagonal(problem, params):
         diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=0)[:, None]], dim=1)
         diag_coef += (scalar_gamma * problem.weights[rows][:, None]).sum(dim=0)
     diag = torch.cat([diag_theta.reshape(-1), diag_coef])
-    mask = torch.cat(
-        [torch.ones(theta.numel(), dtype=diag.dtype, device=diag.device), problem.penalised]
-    )
-    return (diag + problem.alpha * mask) / problem.weight_total + 1e-12
+    return (diag + problem.alpha * problem.penalty_mask(theta)) / problem.weight_total + 1e-12
 
 
 def _warn_max_iter(solver, max_iter):
