@@ -359,7 +359,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             self.classes_, target_state["classes_"]
         ):
             return None
-        return self._structural_net, self.paths_
+        return self._structural_net, self.paths_  # the net is built on the fit's device
 
     def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, device):
         n_rows = X_t.shape[0]
@@ -491,18 +491,13 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self.device_ = str(device)
 
     # ---------------------------------------------------------------- predict
-    @property
-    def _structural_net(self):
-        def build(dtype, device):
-            weights = [
-                torch.as_tensor(w.T, dtype=dtype, device=device) for w in self.structural_coefs_
-            ]
-            biases = [
-                torch.as_tensor(b, dtype=dtype, device=device) for b in self.structural_intercepts_
-            ]
-            return StructuralNet(weights, biases)
-
-        return build
+    def _structural_net(self, dtype, device):
+        """The fitted structural net as tensors (torch layout) on ``device``."""
+        weights = [torch.as_tensor(w.T, dtype=dtype, device=device) for w in self.structural_coefs_]
+        biases = [
+            torch.as_tensor(b, dtype=dtype, device=device) for b in self.structural_intercepts_
+        ]
+        return StructuralNet(weights, biases)
 
     def _raw_outputs(self, X):
         """Path-model outputs ``(n, K)`` as numpy, computed on the CPU in chunks."""
