@@ -27,7 +27,6 @@ from ._backend import (
     row_slice,
     to_tensor,
     torch_dtype,
-    torch_threads,
 )
 from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
 from ._progress import phase_progress
@@ -363,12 +362,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
     def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, device):
         n_rows = X_t.shape[0]
-        # Warm-up steps are small minibatch matmuls: on the CPU one thread is
-        # as fast, and it does not collapse when another process holds a core.
-        with (
-            torch_threads(1 if device.type == "cpu" else None),
-            self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress,
-        ):
+        with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
                 X_t,
                 T_t,

@@ -6,6 +6,7 @@ three are convex in the outputs, which is what makes the quantitative phase
 convex once the gates are frozen.
 """
 
+import torch
 import torch.nn.functional as F
 
 LOSSES = ("softmax", "logistic", "squared")
@@ -32,6 +33,22 @@ def per_sample_loss(loss, outputs, targets):
     raise ValueError(f"Unknown loss {loss!r}; expected one of {LOSSES}.")
 
 
-def weighted_loss(loss, outputs, targets, weights, weight_total):
-    """``sum_n w_n loss_n / weight_total``: the data term of the objective."""
-    return (per_sample_loss(loss, outputs, targets) * weights).sum() / weight_total
+def loss_and_output_gradient(loss, outputs, targets):
+    """Per-sample loss and its gradient with respect to the outputs.
+
+    All three losses have canonical links, so the gradient is the residual
+    ``link^-1(outputs) - targets``: softmax probabilities minus the one-hot
+    class, sigmoids minus the 0/1 targets, or outputs minus targets.
+    """
+    if loss == "softmax":
+        log_proba = torch.log_softmax(outputs, dim=1)
+        values = -log_proba.gather(1, targets[:, None])[:, 0]
+        grad = log_proba.exp_()
+        grad.scatter_add_(1, targets[:, None], torch.full_like(values[:, None], -1.0))
+        return values, grad
+    if loss == "logistic":
+        return per_sample_loss(loss, outputs, targets), torch.sigmoid(outputs) - targets
+    if loss == "squared":
+        residual = outputs - targets
+        return 0.5 * residual.pow(2).sum(dim=1), residual
+    raise ValueError(f"Unknown loss {loss!r}; expected one of {LOSSES}.")

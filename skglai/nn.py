@@ -556,6 +556,11 @@ def _positive_int(value, name):
 def _buffer_operator(module, n_outputs):
     """The shared path operator over a module's path-index buffers."""
     paths = PathSet(
-        module.block_chains, module.block_outputs, None, module.scalar_chains, module.scalar_outputs, None
+        module.block_chains,
+        module.block_outputs,
+        None,
+        module.scalar_chains,
+        module.scalar_outputs,
+        None,
     )
     return PathOperator(paths, n_outputs, module.theta.dtype, module.theta.device)

@@ -70,23 +70,75 @@ def test_early_stopping_auto_depends_on_sample_count():
 
 
 def test_adam_matches_torch_optim():
-    """The warm-up's Adam takes exactly torch.optim.Adam's steps (L2 as coupled decay)."""
+    """The warm-up's flat Adam takes exactly torch.optim.Adam's steps (L2 as coupled decay)."""
     import torch
 
-    from skglai._structure import Adam
+    from skglai._structure import Adam, FlatParameters, StructuralNet
 
     gen = torch.Generator().manual_seed(0)
     w0, b0 = torch.randn(5, 3, generator=gen), torch.randn(5, generator=gen)
-    ours = [w0.clone().requires_grad_(), b0.clone().requires_grad_()]
+    net = StructuralNet([w0.clone()], [b0.clone()])
+    flat = FlatParameters(net)
+    adam = Adam(flat.values, flat.n_decayed, lr=1e-2)
     ref = [w0.clone().requires_grad_(), b0.clone().requires_grad_()]
-    adam = Adam([ours[0]], [ours[1]], lr=1e-2)
-    ref_opt = torch.optim.Adam([{"params": [ref[0]], "weight_decay": 0.3}, {"params": [ref[1]]}], lr=1e-2)
+    ref_opt = torch.optim.Adam(
+        [{"params": [ref[0]], "weight_decay": 0.3}, {"params": [ref[1]]}], lr=1e-2
+    )
     x = torch.randn(7, 3, generator=gen)
+
+    def objective(w, b):
+        return (torch.tanh(x @ w.T + b) ** 2).sum()
+
     for _ in range(5):
-        for params, step in ((ours, lambda: adam.step(weight_decay=0.3)), (ref, ref_opt.step)):
-            for p in params:
-                p.grad = None
-            (torch.tanh(x @ params[0].T + params[1]) ** 2).sum().backward()
-            step()
-    for a, b in zip(ours, ref):
+        ours = [t.clone().requires_grad_() for t in (*net.weights, *net.biases)]
+        objective(*ours).backward()
+        flat.weight_grads[0].copy_(ours[0].grad)
+        flat.bias_grads[0].copy_(ours[1].grad)
+        adam.step(flat.grad, weight_decay=0.3)
+        for p in ref:
+            p.grad = None
+        objective(*ref).backward()
+        ref_opt.step()
+    for a, b in zip((*net.weights, *net.biases), ref):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
+@pytest.mark.parametrize("hidden", [(6,), (5, 4), (4, 3, 3)])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_backprop_matches_autograd(loss, hidden, sparse):
+    """The hand-written warm-up gradient equals autograd's, for every loss and depth."""
+    import torch
+
+    from skglai._losses import per_sample_loss
+    from skglai._structure import (
+        FlatParameters,
+        StructuralNet,
+        backprop,
+        init_structural_net,
+        mlp_forward,
+    )
+
+    gen = torch.Generator().manual_seed(1)
+    n, d, k = 9, 5, 3
+    X = torch.randn(n, d, dtype=torch.float64, generator=gen)
+    X[X.abs() < 0.5] = 0.0
+    if loss == "softmax":
+        targets = torch.randint(0, k, (n,), generator=gen)
+    elif loss == "logistic":
+        targets = torch.randint(0, 2, (n, k), generator=gen).to(torch.float64)
+    else:
+        targets = torch.randn(n, k, dtype=torch.float64, generator=gen)
+    scale = torch.rand(n, dtype=torch.float64, generator=gen)
+    net = init_structural_net((d, *hidden, k), torch.float64, "cpu", gen)
+    ref = [t.clone().requires_grad_() for t in net.parameters()]
+    half = len(ref) // 2
+    ref_net = StructuralNet(ref[:half], ref[half:])
+    expected = (per_sample_loss(loss, mlp_forward(ref_net, X), targets) * scale).sum()
+    expected.backward()
+    flat = FlatParameters(net)
+    X_in = X.to_sparse() if sparse else X
+    value = backprop(net, flat, X_in, targets, scale, loss)
+    torch.testing.assert_close(value, expected.detach())
+    for got, want in zip((*flat.weight_grads, *flat.bias_grads), ref):
+        torch.testing.assert_close(got, want.grad)
