@@ -6,7 +6,8 @@ Run from the repository root::
     python -m benchmarks.compare --datasets digits --seeds 1   # a quick look
 
 For each dataset and seed, on the same standardised 80/20 split, in one
-process, each fit after ``--pause`` idle seconds: ``GLAIClassifier``/``GLAIRegressor`` at default settings, the
+process, each fit after ``--pause`` idle seconds:
+``GLAIClassifier``/``GLAIRegressor`` at default settings, the
 equal-parameter torch MLP of :mod:`benchmarks.torch_mlp`,
 ``sklearn.neural_network.MLP*`` with ``early_stopping=True``, and a linear
 floor (LogisticRegression / Ridge). Reports medians over seeds: fit seconds,
