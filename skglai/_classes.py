@@ -42,8 +42,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Hard cap on warm-up epochs.
     structure_tol : float in [0, 1], default=0.01
         An epoch is stable when the fraction of gates that flip in it (on a
-        fixed probe of training rows) is below this value, or no longer
-        falls by 10% on the lowest fraction so far (a plateau).
+        fixed probe of training rows) is below this value, or, once the
+        fraction has halved from its first epoch, no longer falls by 10% on
+        the lowest fraction so far (a plateau).
     structure_patience : int, default=1
         Consecutive stable epochs required to stop the warm-up. One is
         enough: measured on the benchmark data, waiting for a second cost

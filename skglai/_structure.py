@@ -16,9 +16,12 @@ from ._backend import row_slice
 from ._losses import loss_and_output_gradient
 
 PROBE_SIZE = 2048
-# An epoch whose flip fraction is not at least 10% below the best so far
-# counts as a plateau of the stability curve.
+# An epoch whose flip fraction is not at least 10% below the lowest so far
+# counts as a plateau of the stability curve ...
 PLATEAU_DECREASE = 0.1
+# ... once the curve has come down to half its first value: a slow start
+# (small steps flip few gates at first) is not a plateau.
+PLATEAU_AFTER_FALL = 0.5
 
 
 def structural_sizes(hidden_layer_sizes, reduction_factor):
@@ -90,9 +93,18 @@ def flip_fraction(previous, current, probe_weights):
     return float((flipped * probe_weights).sum() / probe_weights.sum())
 
 
-def is_calm(change, lowest_so_far, tol):
-    """Whether an epoch's flip fraction counts as stable: below ``tol``, or on a plateau."""
-    return change < tol or change > (1.0 - PLATEAU_DECREASE) * lowest_so_far
+def is_calm(change, previous, tol):
+    """Whether an epoch's flip fraction counts as stable: below ``tol``, or on a plateau.
+
+    ``previous`` holds the flip fractions of the epochs before it.
+    """
+    if change < tol:
+        return True
+    if not previous:
+        return False
+    lowest = min(previous)
+    has_fallen = lowest <= PLATEAU_AFTER_FALL * previous[0]
+    return has_fallen and change > (1.0 - PLATEAU_DECREASE) * lowest
 
 
 @dataclass
@@ -134,8 +146,9 @@ def fit_structure(
     """Train ``net`` in place with minibatch Adam until its gates are stable.
 
     An epoch is *calm* when its flip fraction is below ``tol``, or when the
-    flip curve has plateaued: no more than ``PLATEAU_DECREASE`` below the
-    lowest flip fraction seen so far. Minibatch noise keeps flipping a few
+    flip curve has plateaued: once it has fallen to ``PLATEAU_AFTER_FALL``
+    of its first value, no more than ``PLATEAU_DECREASE`` below the lowest
+    flip fraction seen so far. Minibatch noise keeps flipping a few
     gates near zero forever (measured: 2-6% per epoch on 384-d text
     embeddings), so a plateau means the structure is as settled as the
     optimiser allows. Stops after ``patience`` calm epochs in a row, or after
@@ -150,7 +163,7 @@ def fit_structure(
     w_probe = weights[probe_index]
     previous_gates = probe_gates(net, X_probe)
     result = StructureResult(net)
-    calm_epochs, lowest = 0, float("inf")
+    calm_epochs = 0
     for _ in range(max_epochs):
         epoch_loss = _adam_epoch(
             X, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
@@ -163,12 +176,11 @@ def fit_structure(
         gates = probe_gates(net, X_probe)
         change = flip_fraction(previous_gates, gates, w_probe)
         previous_gates = gates
+        calm_epochs = calm_epochs + 1 if is_calm(change, result.change_curve, tol) else 0
         result.loss_curve.append(epoch_loss)
         result.change_curve.append(change)
         if progress is not None:
             progress(len(result.change_curve), epoch_loss, change)
-        calm_epochs = calm_epochs + 1 if is_calm(change, lowest, tol) else 0
-        lowest = min(lowest, change)
         if calm_epochs >= patience:
             result.settled = True
             break

@@ -14,17 +14,19 @@ def test_structural_sizes_round_up():
 
 
 @pytest.mark.parametrize(
-    "change, lowest, tol, calm",
+    "change, previous, tol, calm",
     [
-        (0.01, float("inf"), 0.02, True),  # below tol
-        (0.30, float("inf"), 0.02, False),  # first epoch, far from settled
-        (0.20, 0.30, 0.02, False),  # still falling fast
-        (0.28, 0.30, 0.02, True),  # falling by less than 10%: a plateau
-        (0.05, 0.04, 0.02, True),  # back up above the lowest: noise floor
+        (0.01, [], 0.02, True),  # below tol
+        (0.30, [], 0.02, False),  # first epoch, far from settled
+        (0.20, [0.40, 0.30], 0.02, False),  # still falling fast
+        (0.28, [0.60, 0.30], 0.02, True),  # falling by less than 10%: a plateau
+        (0.05, [0.30, 0.04], 0.02, True),  # back up above the lowest: noise floor
+        (0.045, [0.048], 0.02, False),  # a slow start has not fallen yet: no plateau
+        (0.040, [0.048, 0.045], 0.02, False),
     ],
 )
-def test_stability_rule(change, lowest, tol, calm):
-    assert is_calm(change, lowest, tol) is calm
+def test_stability_rule(change, previous, tol, calm):
+    assert is_calm(change, previous, tol) is calm
 
 
 def test_warm_up_stops_on_patience_and_records_curve(small_classification):
@@ -36,8 +38,7 @@ def test_warm_up_stops_on_patience_and_records_curve(small_classification):
     assert len(change) == clf.n_structure_epochs_ == len(clf.structure_loss_curve_)
     assert ((change >= 0) & (change <= 1)).all()
     if clf.structure_settled_:
-        lowest = np.minimum.accumulate(np.r_[np.inf, change[:-1]])
-        calm = [is_calm(c, low, clf.structure_tol) for c, low in zip(change, lowest)]
+        calm = [is_calm(c, list(change[:e]), clf.structure_tol) for e, c in enumerate(change)]
         assert calm[-2:] == [True, True]
     else:
         assert clf.n_structure_epochs_ == 40
