@@ -30,7 +30,7 @@ from ._backend import (
 )
 from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
 from ._progress import phase_progress
-from ._pruning import min_budget, mlp_param_count, select_paths
+from ._pruning import center_softmax_outputs, min_budget, mlp_param_count, select_paths
 from ._solvers import (
     ConvexProblem,
     Monitor,
@@ -195,6 +195,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
                 structure = self._fit_structure(net, X_t, T_t, w_t, loss, rng, generator, device)
+                if loss == "softmax":
+                    center_softmax_outputs(net)
             else:
                 net, structure = reuse[0](data.dtype, device), None
 

@@ -114,3 +114,22 @@ def test_pruning_keeps_the_strongest_paths():
     top = torch.topk(scores.ravel(), 10).indices.numpy()
     expected = {(int(i // m[0]), int(i % m[0])) for i in top}
     assert {(int(o), int(c[0])) for o, c in zip(bo, bc)} == expected
+
+
+def test_centering_softmax_outputs_keeps_probabilities_and_shrinks_blocks():
+    """Shifting each unit's output weights by their median leaves the softmax unchanged."""
+    import torch
+
+    from skglai._pruning import center_softmax_outputs
+    from skglai._structure import init_structural_net, mlp_forward
+
+    gen = torch.Generator().manual_seed(0)
+    net = init_structural_net((6, 5, 4, 7), torch.float64, "cpu", gen)
+    net.weights[-1] += 0.5  # every class votes alike for each unit: all of it can go
+    X = torch.randn(20, 6, dtype=torch.float64, generator=gen)
+    before = torch.softmax(mlp_forward(net, X), dim=1)
+    l1_before = net.weights[-1].abs().sum()
+    center_softmax_outputs(net)
+    torch.testing.assert_close(torch.softmax(mlp_forward(net, X), dim=1), before)
+    assert net.weights[-1].abs().sum() < l1_before
+    assert (net.weights[-1] == 0).sum(dim=0).ge(1).all()  # a zero block per unit
