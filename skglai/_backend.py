@@ -1,6 +1,6 @@
 """The one place that decides how skglai talks to torch.
 
-Devices, dtypes, thread counts and the conversion of numpy / scipy inputs
+Devices, dtypes and the conversion of numpy / scipy inputs
 into tensors (and back) live here, so the rest of the package never has to
 guess where a tensor lives or what precision it carries.
 """

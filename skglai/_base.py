@@ -52,8 +52,8 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # on: the convex refit overfits fast (it starts at the warm-up's solution),
 # and below it a 10% split is too small to judge by.
 EARLY_STOPPING_AUTO_SAMPLES = 2000
-# batch_size='auto': a warm-up step on a small net costs about 1 ms of fixed
-# overhead on a CPU whatever the width, so fewer, larger steps win (measured
+# batch_size='auto': besides its matmuls a warm-up step costs about 0.5 ms of
+# fixed overhead on a CPU (row gathers, Adam, Python), so fewer, larger steps win (measured
 # in benchmarks/compare.py; 512 with lr 2e-3 matched 200 with lr 1e-3 in
 # accuracy at half the warm-up time on MiniLM and EfficientNet features).
 AUTO_BATCH_SIZE = 512
