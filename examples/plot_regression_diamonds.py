@@ -90,7 +90,8 @@ plt.show()
 # net the full path expansion has only 501 parameters, under the MLP's
 # 1,101, so nothing is pruned and the budget is not the limit. On this
 # table its score depends more on the seed than the MLP's does (measured:
-# R^2 0.906 to 0.96 over seeds on 10,000 training rows, 0.98 on 20,000),
+# R^2 0.87 to 0.96 over five seeds on 10,000 training rows, 0.94 to 0.98 on
+# 20,000),
 # because everything it can learn is fixed by a short warm-up. Its time
 # advantage is the largest of the benchmark here: the convex phase is one
 # exact ridge solve.
