@@ -114,7 +114,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     structure_settled_ : bool
         Whether the warm-up stopped because the gates were stable.
     structural_coefs_, structural_intercepts_ : list of ndarray
-        Frozen weights of the structural net, ``(fan_in, fan_out)`` layout.
+        Frozen weights of the structural net, ``(fan_in, fan_out)`` layout
+        (for multiclass problems with each unit's output weights centred at
+        their median over the classes: the same probabilities).
     paths_ : PathSet
         The kept paths and their trained values.
     loss_curve_ : list of float

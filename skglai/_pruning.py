@@ -58,8 +58,8 @@ def center_softmax_outputs(net):
     weight per unit and shrinks the rest towards zero (the median minimises
     their absolute sum), so the blocks that pruning then drops carry less of
     the function: on the 10-class MNIST features the pruned warm start kept
-    0.81 instead of 0.72 validation accuracy, and the convex phase needed
-    9-16% less time over twenty splits.
+    0.81 instead of 0.72 validation accuracy, and fits took 9-16% less time
+    over twenty splits.
     """
     with torch.no_grad():
         last = net.weights[-1]
