@@ -6,6 +6,7 @@ targets (label encoding, target scaling, the validation score) is left to
 the thin subclasses in :mod:`skglai._classes`.
 """
 
+import dataclasses
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -28,7 +29,7 @@ from ._backend import (
     to_tensor,
     torch_dtype,
 )
-from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
+from ._paths import PathOperator, compute_gates, structural_path_set
 from ._progress import phase_progress
 from ._pruning import center_softmax_outputs, min_budget, mlp_param_count, select_paths
 from ._solvers import (
@@ -195,8 +196,6 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
                 structure = self._fit_structure(net, X_t, T_t, w_t, loss, rng, generator, device)
-                if loss == "softmax":
-                    center_softmax_outputs(net)
             else:
                 net, structure = reuse[0](data.dtype, device), None
 
@@ -204,7 +203,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             paths = (
                 reuse[1]
                 if reuse is not None
-                else self._prune(net, n_outputs, budget, X_t, w_t, rng)
+                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng)
             )
             operator = PathOperator(paths, n_outputs, data.dtype, device)
             ext_gates = compute_gates(net, X_t)
@@ -233,14 +232,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
         theta, coef = (p.cpu().numpy() for p in params)
-        fitted_paths = PathSet(
-            paths.block_chains,
-            paths.block_outputs,
-            theta,
-            paths.scalar_chains,
-            paths.scalar_outputs,
-            coef,
-        )
+        fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
         self._set_fitted(
             target_state,
             net,
@@ -393,20 +385,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         return structure
 
-    def _prune(self, net, n_outputs, budget, X_t, w_t, rng):
+    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng):
+        if loss == "softmax":
+            center_softmax_outputs(net)  # the same probabilities, cheaper to prune
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
         X_probe, w_probe = row_slice(X_t, probe), w_t[probe]
-        chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
-        theta, coef = structural_path_values(net, *chains)
-        block_chains, block_outputs, scalar_chains, scalar_outputs = chains
-        return PathSet(
-            block_chains,
-            block_outputs,
-            theta.cpu().numpy(),
-            scalar_chains,
-            scalar_outputs,
-            coef.cpu().numpy(),
-        )
+        return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
 
     def _solve(self, solver, problem, params, monitor, generator, n_train):
         monitor.start(params)

@@ -125,6 +125,11 @@ def full_path_set(net, n_outputs):
     (block_chains, block_outputs), (scalar_chains, scalar_outputs) = all_chains(
         net.hidden_sizes, n_outputs
     )
+    return structural_path_set(net, block_chains, block_outputs, scalar_chains, scalar_outputs)
+
+
+def structural_path_set(net, block_chains, block_outputs, scalar_chains, scalar_outputs):
+    """A :class:`PathSet` of the given paths with the values the structural net gives them."""
     theta, coef = structural_path_values(
         net, block_chains, block_outputs, scalar_chains, scalar_outputs
     )
