@@ -69,8 +69,10 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     early_stopping : 'auto' or bool, default='auto'
         Hold out ``validation_fraction`` of the data (stratified) and keep the
         path values with the best validation accuracy, the warm start
-        included. ``'auto'`` enables it from 2000 samples on: the convex
-        refit starts at the warm-up's solution and overfits fast.
+        included; each iterate is judged by its score averaged with the
+        previous iterate's, which a few noisy held-out rows cannot fool as
+        easily. ``'auto'`` enables it from 2000 samples on: the convex refit
+        starts at the warm-up's solution and overfits fast.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=3
@@ -124,7 +126,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     validation_scores_ : list of float or None
         Validation accuracy per iteration, with early stopping.
     best_validation_score_ : float or None
-        Best validation accuracy, with early stopping.
+        Validation accuracy of the kept path values, with early stopping.
     n_iter_ : int
         Iterations run by the convex phase.
     solver_ : str
@@ -367,7 +369,8 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         Tolerance of the convex phase's stopping rule.
     early_stopping : 'auto' or bool, default='auto'
         Keep the path values with the best validation R^2, the warm start
-        included. ``'auto'`` enables it from 2000 samples on.
+        included (each iterate judged, as in :class:`GLAIClassifier`, with
+        the previous one). ``'auto'`` enables it from 2000 samples on.
     validation_fraction : float in (0, 1), default=0.1
         Share of the data held out for early stopping.
     n_iter_no_change : int, default=3

@@ -28,6 +28,13 @@ SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
 CHUNK_ELEMENTS = 1 << 22
 # Full-batch activations are cached when they fit in this many elements.
 CACHE_ELEMENTS = 1 << 27
+# Early stopping judges an iterate by its validation score averaged with its
+# predecessor's: a few hundred held-out rows score one iterate with about a
+# point of noise, and picking the single best noisy score stops early on a
+# lucky one. Over twenty splits of the MNIST features (benchmarks/) this
+# raised the mean test accuracy by 0.4 points (better on 7 splits, worse on
+# 3) for 1.75 more L-BFGS iterations; on the MiniLM tweets it was neutral.
+VALIDATION_WINDOW = 2
 
 
 def resolve_solver(solver, loss):
@@ -139,10 +146,12 @@ class ConvexProblem:
 class Monitor:
     """Loss curve, stopping rule and best-values bookkeeping for a solver.
 
-    With a ``validation_score`` callable it does early stopping: the values
-    with the best validation score (the starting values included) are
-    restored at the end. Without it, training stops once the loss has not
-    improved by ``tol`` for ``n_iter_no_change`` iterations.
+    With a ``validation_score`` callable it does early stopping: each
+    iterate is judged by the mean validation score of itself and the
+    iterate before it (``VALIDATION_WINDOW``), and the values judged best
+    (the starting values included) are restored at the end. Without it,
+    training stops once the loss has not improved by ``tol`` for
+    ``n_iter_no_change`` iterations.
     """
 
     tol: float
@@ -154,12 +163,23 @@ class Monitor:
     best_score: float = -math.inf
     best_loss: float = math.inf
     best_params: list = None
+    _judged_best: float = -math.inf
+    _scores: list = field(default_factory=list)
     _no_improvement: int = 0
 
     def start(self, params):
         if self.validation_score is not None:
-            score = self.validation_score(params)
-            self.best_score, self.best_params = score, [p.detach().clone() for p in params]
+            self._keep(self.validation_score(params), params)
+
+    def _keep(self, score, params):
+        """Score an iterate; keep it when its windowed score is the best so far."""
+        self._scores.append(score)
+        judged = sum(self._scores[-VALIDATION_WINDOW:]) / len(self._scores[-VALIDATION_WINDOW:])
+        improved = judged > self._judged_best + self.tol
+        if judged > self._judged_best:
+            self._judged_best, self.best_score = judged, score
+            self.best_params = [p.detach().clone() for p in params]
+        return improved
 
     def record(self, loss, params):
         """Record one iteration; return True when training should stop."""
@@ -170,9 +190,7 @@ class Monitor:
         if self.validation_score is not None:
             score = self.validation_score(params)
             self.validation_scores.append(score)
-            improved = score > self.best_score + self.tol
-            if score > self.best_score:
-                self.best_score, self.best_params = score, [p.detach().clone() for p in params]
+            improved = self._keep(score, params)
         else:
             improved = loss < self.best_loss - self.tol
             self.best_loss = min(self.best_loss, loss)

@@ -105,3 +105,43 @@ def test_objective_is_convex_along_random_lines():
     for t in np.linspace(0.1, 0.9, 9):
         mix = [t * pa + (1 - t) * pb for pa, pb in zip(a, b)]
         assert problem.full_objective(mix) <= t * fa + (1 - t) * fb + 1e-12
+
+
+def scripted_monitor(scores, n_iter_no_change=3):
+    """A monitor whose validation scores are ``scores`` (the first scores the start)."""
+    pending = iter(scores)
+    return Monitor(
+        tol=1e-4, n_iter_no_change=n_iter_no_change, validation_score=lambda p: next(pending)
+    )
+
+
+def run_monitor(monitor, n_iterates):
+    """Feed the monitor iterates 0 (start), 1, 2, ...; return the restored one and the stop."""
+    params = [torch.zeros(1)]
+    monitor.start(params)
+    stopped_at = None
+    for i in range(1, n_iterates):
+        params[0].fill_(i)
+        if monitor.record(1.0 / i, params):
+            stopped_at = i
+            break
+    monitor.finish(params)
+    return int(params[0].item()), stopped_at
+
+
+def test_early_stopping_is_not_fooled_by_one_lucky_score():
+    # Iterate 1 scores one lucky 0.90 between 0.50 and 0.60; iterates 3 and 4
+    # are consistently good. Judged with its predecessor, 4 wins.
+    monitor = scripted_monitor([0.50, 0.90, 0.60, 0.85, 0.86, 0.84, 0.80, 0.80, 0.80])
+    kept, stopped_at = run_monitor(monitor, 9)
+    assert kept == 4
+    assert monitor.best_score == 0.86  # the raw score of the kept iterate
+    assert stopped_at == 7  # three iterations after 4 without a better windowed score
+    assert monitor.validation_scores == [0.90, 0.60, 0.85, 0.86, 0.84, 0.80, 0.80]
+
+
+def test_early_stopping_keeps_the_start_when_nothing_beats_it():
+    monitor = scripted_monitor([0.80, 0.70, 0.75, 0.79, 0.78])
+    kept, stopped_at = run_monitor(monitor, 5)
+    assert (kept, stopped_at) == (0, 3)
+    assert monitor.best_score == 0.80
