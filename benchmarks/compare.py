@@ -127,7 +127,8 @@ def run_dataset(name, seeds, pause):
                 row.update(operator_gflops(model, X_tr))
             rows.append(row)
             print(
-                f"  {name:<9} seed {seed} {label:<12} {seconds:7.2f}s  score {row['score']:.4f}  passes {row['passes']}",
+                f"  {name:<9} seed {seed} {label:<12} {seconds:7.2f}s  "
+                f"score {row['score']:.4f}  passes {row['passes']}",
                 flush=True,
             )
     return rows, task
@@ -203,7 +204,8 @@ def to_markdown(table, command):
         f"Command: `{command}` (torch {torch.__version__}, {torch.get_num_threads()} threads). "
         "Medians over seeds. `x GLAI time` = this model's fit time / GLAI's.",
         "",
-        "| dataset | model | fit s | test score | params | epochs/passes | x GLAI time | GLAI phases s (structure / paths / quantities) |",
+        "| dataset | model | fit s | test score | params | epochs/passes | x GLAI time "
+        "| GLAI phases s (structure / paths / quantities) |",
         "| --- | --- | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for e in table:
@@ -213,8 +215,8 @@ def to_markdown(table, command):
             else ""
         )
         lines.append(
-            f"| {e['dataset']} | {e['model']} | {e['fit_s']:.2f} | {e['score']:.4f} | {int(e['params'])} | "
-            f"{e['passes']} | {e['time_vs_glai']:.2f} | {phases} |"
+            f"| {e['dataset']} | {e['model']} | {e['fit_s']:.2f} | {e['score']:.4f} "
+            f"| {int(e['params'])} | {e['passes']} | {e['time_vs_glai']:.2f} | {phases} |"
         )
     lines += [
         "",

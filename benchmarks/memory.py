@@ -80,11 +80,13 @@ def main(argv=None):
         + ", ".join(f"{k} {v:.1f} s" for k, v in clf.fit_times_.items())
     )
     print(
-        f"resident before fit {baseline / 2**30:.2f} GiB (data included), peak {peak / 2**30:.2f} GiB"
+        f"resident before fit {baseline / 2**30:.2f} GiB (data included), "
+        f"peak {peak / 2**30:.2f} GiB"
     )
     print(
-        f"extra memory during fit: {fit_extra / 2**30:.2f} GiB = {fit_extra / input_bytes:.2f} x input "
-        f"(target <= 2 x input + O(params); params {clf.n_params_} = {params_bytes / 2**20:.1f} MiB)"
+        f"extra memory during fit: {fit_extra / 2**30:.2f} GiB = "
+        f"{fit_extra / input_bytes:.2f} x input (target <= 2 x input + O(params); "
+        f"params {clf.n_params_} = {params_bytes / 2**20:.1f} MiB)"
     )
     print(
         f"train accuracy {clf.score(X[:100_000], y[:100_000]):.4f}, "

@@ -46,4 +46,7 @@ for name, model in models.items():
 
 glai = models["GLAI"]
 print(f"\nGLAI phases (s): {', '.join(f'{k} {v:.2f}' for k, v in glai.fit_times_.items())}")
-print(f"warm-up epochs: {glai.n_structure_epochs_}, convex iterations ({glai.solver_}): {glai.n_iter_}")
+print(
+    f"warm-up epochs: {glai.n_structure_epochs_}, "
+    f"convex iterations ({glai.solver_}): {glai.n_iter_}"
+)

@@ -94,8 +94,21 @@ def accuracy(head, X, y):
         return float((head(X).argmax(dim=1) == y).float().mean())
 
 
-def train_head(head, X_train, y_train, X_val, y_val, *, max_epochs=30, patience=4,
-               structure_max_epochs=10, lr=1e-3, path_lr=1e-4, batch_size=256, seed=0):
+def train_head(
+    head,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    *,
+    max_epochs=30,
+    patience=4,
+    structure_max_epochs=10,
+    lr=1e-3,
+    path_lr=1e-4,
+    batch_size=256,
+    seed=0,
+):
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     glai = isinstance(head, GLAIBlock)
@@ -147,8 +160,11 @@ for name, ((X_train, X_val, X_test), (y_train, y_val, y_test)) in datasets.items
         head = mlp_head(D, K) if kind == "MLP head" else GLAIBlock(D, K, hidden)
         run = train_head(head, X_train, y_train, X_val, y_val)
         run.update(
-            dataset=name, head=kind, params=n_trainable(head),
-            test_acc=accuracy(head, X_test, y_test), epochs=len(run["curve"]),
+            dataset=name,
+            head=kind,
+            params=n_trainable(head),
+            test_acc=accuracy(head, X_test, y_test),
+            epochs=len(run["curve"]),
         )
         results.append(run)
 
@@ -159,12 +175,16 @@ for name, ((X_train, X_val, X_test), (y_train, y_val, y_test)) in datasets.items
 # the kept path values; its structural net was trained first, with
 # ``H / 4`` hidden units). ``epochs`` counts all epochs run, structural ones
 # included; wall time covers the whole loop, validation included.
-print(f"{'dataset':<34}{'head':<11}{'params':>8}{'epochs':>8}{'freeze@':>9}"
-      f"{'test acc':>10}{'wall s':>8}")
+print(
+    f"{'dataset':<34}{'head':<11}{'params':>8}{'epochs':>8}{'freeze@':>9}"
+    f"{'test acc':>10}{'wall s':>8}"
+)
 for r in results:
     freeze = "-" if r["freeze_epoch"] is None else str(r["freeze_epoch"])
-    print(f"{r['dataset']:<34}{r['head']:<11}{r['params']:>8}{r['epochs']:>8}{freeze:>9}"
-          f"{r['test_acc']:>10.3f}{r['seconds']:>8.1f}")
+    print(
+        f"{r['dataset']:<34}{r['head']:<11}{r['params']:>8}{r['epochs']:>8}{freeze:>9}"
+        f"{r['test_acc']:>10.3f}{r['seconds']:>8.1f}"
+    )
 
 # %%
 # Validation curves

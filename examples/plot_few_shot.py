@@ -147,14 +147,19 @@ for n_shot in (1, 5):
             accs[name].append(float((predicted == y_q).float().mean()))
     for name in methods:
         a = np.asarray(accs[name])
-        results[(n_shot, name)] = (a.mean(), 1.96 * a.std(ddof=1) / np.sqrt(len(a)),
-                                   1000 * seconds[name] / N_EPISODES)
+        results[(n_shot, name)] = (
+            a.mean(),
+            1.96 * a.std(ddof=1) / np.sqrt(len(a)),
+            1000 * seconds[name] / N_EPISODES,
+        )
 
 # %%
 # Results
 # -------
-print(f"{N_WAY}-way episodes on held-out digits 5-9, {N_QUERY} queries per class, "
-      f"{N_EPISODES} episodes; hidden_sizes={hidden}")
+print(
+    f"{N_WAY}-way episodes on held-out digits 5-9, {N_QUERY} queries per class, "
+    f"{N_EPISODES} episodes; hidden_sizes={hidden}"
+)
 print(f"{'shots':>5}  {'head':<18}{'query acc':>10}{'95% CI':>10}{'ms/episode':>12}")
 for (n_shot, name), (acc, ci, ms) in results.items():
     print(f"{n_shot:>5}  {name:<18}{acc:>10.3f}{'+/-' + format(ci, '.3f'):>10}{ms:>12.1f}")

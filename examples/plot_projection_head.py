@@ -80,8 +80,9 @@ def nt_xent(z1, z2, temperature=0.2):
     return cross_entropy(logits, targets)
 
 
-def train_contrastive(head, epochs=20, lr=1e-3, path_lr=1e-4, batch_size=256,
-                      structure_max_epochs=8, seed=0):
+def train_contrastive(
+    head, epochs=20, lr=1e-3, path_lr=1e-4, batch_size=256, structure_max_epochs=8, seed=0
+):
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     glai = isinstance(head, GLAIBlock)
@@ -125,23 +126,39 @@ for name, head in heads.items():
     runs[name] = run = train_contrastive(head)
     with torch.no_grad():
         z_train, z_test = normalize(head(X_train), dim=1), normalize(head(X_test), dim=1)
-        held_out = float(nt_xent(head(augment(X_test, torch.Generator().manual_seed(1))),
-                                 head(augment(X_test, torch.Generator().manual_seed(2)))))
+        held_out = float(
+            nt_xent(
+                head(augment(X_test, torch.Generator().manual_seed(1))),
+                head(augment(X_test, torch.Generator().manual_seed(2))),
+            )
+        )
     params = sum(p.numel() for p in head.parameters() if p.requires_grad)
-    rows.append((name, params, held_out, *scores(z_train.numpy(), z_test.numpy()), run["seconds"],
-                 run["freeze_epoch"]))
+    rows.append(
+        (
+            name,
+            params,
+            held_out,
+            *scores(z_train.numpy(), z_test.numpy()),
+            run["seconds"],
+            run["freeze_epoch"],
+        )
+    )
 
 # %%
 # Results
 # -------
 # ``params``: trainable parameters at the end (the kept path values for the
 # GLAI block). ``test NT-Xent``: the contrastive loss on the held-out split.
-print(f"{'representation':<15}{'dim/params':>11}{'test NT-Xent':>13}{'kNN acc':>9}"
-      f"{'probe acc':>10}{'train s':>9}{'freeze@':>9}")
+print(
+    f"{'representation':<15}{'dim/params':>11}{'test NT-Xent':>13}{'kNN acc':>9}"
+    f"{'probe acc':>10}{'train s':>9}{'freeze@':>9}"
+)
 for name, params, loss, knn, probe, seconds, freeze in rows:
-    print(f"{name:<15}{params:>11}{'-' if loss is None else format(loss, '.3f'):>13}"
-          f"{knn:>9.3f}{probe:>10.3f}{'-' if seconds is None else format(seconds, '.1f'):>9}"
-          f"{'-' if freeze is None else str(freeze):>9}")
+    print(
+        f"{name:<15}{params:>11}{'-' if loss is None else format(loss, '.3f'):>13}"
+        f"{knn:>9.3f}{probe:>10.3f}{'-' if seconds is None else format(seconds, '.1f'):>9}"
+        f"{'-' if freeze is None else str(freeze):>9}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))
