@@ -233,19 +233,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
         theta, coef = (p.cpu().numpy() for p in params)
         fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
-        self._set_fitted(
-            target_state,
-            net,
-            fitted_paths,
-            n_outputs,
-            structure,
-            monitor,
-            n_iter,
-            solver,
-            budget,
-            times,
-            device,
-        )
+        for name, value in target_state.items():
+            setattr(self, name, value)
+        self._set_structure_attributes(net, structure)
+        self._set_path_attributes(fitted_paths, n_outputs, budget)
+        self._set_quantity_attributes(monitor, n_iter, solver)
+        self.fit_times_, self.device_ = times, str(device)
         return self
 
     def _quantities(self, solver, problem, params, scorer, generator):
@@ -434,41 +427,29 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         """A context manager yielding the phase's progress callback (None when quiet)."""
         return phase_progress(self.verbose, phase, total, description)
 
-    def _set_fitted(
-        self,
-        target_state,
-        net,
-        paths,
-        n_outputs,
-        structure,
-        monitor,
-        n_iter,
-        solver,
-        budget,
-        times,
-        device,
-    ):
-        for name, value in target_state.items():
-            setattr(self, name, value)
+    def _set_structure_attributes(self, net, structure):
+        """The frozen structural net, and the warm-up's record when one ran."""
         self.structural_coefs_ = [w.T.cpu().numpy().copy() for w in net.weights]
         self.structural_intercepts_ = [b.cpu().numpy().copy() for b in net.biases]
-        self.paths_ = paths
-        self.n_outputs_ = int(n_outputs)
-        self.n_params_ = paths.n_params
-        self.param_budget_ = budget
         if structure is not None:
             self.structure_change_ = np.asarray(structure.change_curve)
             self.structure_loss_curve_ = list(structure.loss_curve)
             self.n_structure_epochs_ = structure.n_epochs
             self.structure_settled_ = structure.settled
+
+    def _set_path_attributes(self, paths, n_outputs, budget):
+        self.paths_ = paths
+        self.n_outputs_ = int(n_outputs)
+        self.n_params_ = paths.n_params
+        self.param_budget_ = budget
+
+    def _set_quantity_attributes(self, monitor, n_iter, solver):
         self.loss_curve_ = list(monitor.loss_curve)
         stopped_early = monitor.validation_score is not None
         self.validation_scores_ = list(monitor.validation_scores) if stopped_early else None
         self.best_validation_score_ = monitor.best_score if stopped_early else None
         self.n_iter_ = int(n_iter)
         self.solver_ = solver
-        self.fit_times_ = times
-        self.device_ = str(device)
 
     # ---------------------------------------------------------------- predict
     def _structural_net(self, dtype, device):
