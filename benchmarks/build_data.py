@@ -408,8 +408,8 @@ def write_readme(out_dir: Path, results: dict) -> None:
         "All files are `np.savez_compressed` archives of plain arrays (no pickled objects):",
         "",
         "```python",
-        "with np.load('benchmarks/data/tweets_minilm.npz', allow_pickle=False) as d:",
-        "    X, y, names = d['X'].astype(np.float32), d['y'], d['class_names']",
+        'with np.load("benchmarks/data/tweets_minilm.npz", allow_pickle=False) as d:',
+        '    X, y, names = d["X"].astype(np.float32), d["y"], d["class_names"]',
         "```",
         "",
         "Rows are in a fixed random order (seed 0); "
