@@ -20,7 +20,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from ._backend import row_slice
-from ._losses import per_sample_loss
+from ._losses import loss_and_output_gradient, per_sample_loss
 
 SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
 # Rows per chunk of a full-batch pass: bounds the memory of the (n, Q)
@@ -117,18 +117,26 @@ class ConvexProblem:
         return (data + self.penalty(params)) / total
 
     def full_objective_and_grad(self, params):
-        """Full-batch objective, gradients accumulated chunk by chunk."""
-        for p in params:
-            p.grad = None
+        """Full-batch objective and its flat gradient ``[theta, coef]``, chunk by chunk."""
+        theta, coef = params
+        grad_theta, grad_coef = torch.zeros_like(theta), torch.zeros_like(coef)
         value = 0.0
-        for rows, batch in self.chunks():
-            out = self.outputs(params, batch)
-            data = (per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum()
-            (data / self.weight_total).backward()
-            value += float(data.detach())
-        reg = self.penalty(params) / self.weight_total
-        reg.backward()
-        return value / float(self.weight_total) + float(reg.detach())
+        with torch.no_grad():
+            for rows, (X, acts) in self.chunks():
+                out = self.operator.forward(X, acts, theta, coef)
+                losses, grad_out = loss_and_output_gradient(self.loss, out, self.targets[rows])
+                weights = self.weights[rows]
+                value += float(losses @ weights)
+                grad_out *= (weights / self.weight_total)[:, None]
+                chunk_theta, chunk_coef = self.operator.transpose(X, acts, grad_out)
+                grad_theta += chunk_theta
+                grad_coef += chunk_coef
+            decay = self.alpha / self.weight_total
+            grad_theta.add_(theta, alpha=float(decay))
+            grad_coef.add_(coef * self.penalised, alpha=float(decay))
+            reg = float(self.penalty(params) / self.weight_total)
+        grad = torch.cat([grad_theta.reshape(-1), grad_coef])
+        return value / float(self.weight_total) + reg, grad
 
     def full_objective(self, params):
         with torch.no_grad():
@@ -222,10 +230,7 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
     gradient's largest entry is below ``tol``, on the monitor's rule, or at
     ``max_iter``. Returns the number of iterations.
     """
-    for p in params:
-        p.requires_grad_(True)
-    value = problem.full_objective_and_grad(params)
-    grad = _flat_grad(params)
+    value, grad = problem.full_objective_and_grad(params)
     s_hist, y_hist = [], []
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
@@ -239,12 +244,10 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
         if slope >= 0:  # not a descent direction: restart from the gradient
             s_hist.clear(), y_hist.clear()
             direction, slope = -grad, -float(grad @ grad)
-        new_value, step = _armijo(problem, params, x0, direction, value, slope, step)
+        new_value, new_grad, step = _armijo(problem, params, x0, direction, value, slope, step)
         if new_value is None:
             _set_flat(params, x0)
-            problem.full_objective_and_grad(params)
             break
-        new_grad = _flat_grad(params)
         s, y = step * direction, new_grad - grad
         if float(s @ y) > 1e-10 * float(y @ y):
             s_hist.append(s), y_hist.append(y)
@@ -256,19 +259,17 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
             break
     else:
         _warn_max_iter("lbfgs", max_iter)
-    for p in params:
-        p.requires_grad_(False)
     return n_iter
 
 
 def _armijo(problem, params, x0, direction, value, slope, step, c1=1e-4, max_halvings=30):
     for _ in range(max_halvings):
         _set_flat(params, x0 + step * direction)
-        new_value = problem.full_objective_and_grad(params)
+        new_value, new_grad = problem.full_objective_and_grad(params)
         if math.isfinite(new_value) and new_value <= value + c1 * step * slope:
-            return new_value, step
+            return new_value, new_grad, step
         step *= 0.5
-    return None, step
+    return None, None, step
 
 
 def _two_loop(grad, s_hist, y_hist):
@@ -290,10 +291,6 @@ def _two_loop(grad, s_hist, y_hist):
 
 def _flat_params(params):
     return torch.cat([p.detach().reshape(-1) for p in params])
-
-
-def _flat_grad(params):
-    return torch.cat([p.grad.reshape(-1) for p in params])
 
 
 def _set_flat(params, flat):
@@ -399,7 +396,7 @@ def _solve_cg(problem, params, monitor, *, max_iter, tol):
 
     Solves ``(A^T W A + alpha P) theta = A^T W t`` matrix-free: ``A v`` is one
     forward pass (the model is linear in its values, biases included) and
-    ``A^T r`` its vector-Jacobian product. Jacobi preconditioning. The loss
+    ``A^T r`` one ``PathOperator.transpose``. Jacobi preconditioning. The loss
     curve comes for free from the CG residual.
     """
     b = _normal_rhs(problem, params)
@@ -443,32 +440,28 @@ def _linear_outputs(problem, flat, params, batch):
     return problem.outputs((v_theta, v_coef), batch)
 
 
-def _weighted_transpose(problem, params, flat, residual):
-    """``A^T W r / W``: the vector-Jacobian product of the (linear) model, chunk by chunk.
-
-    ``residual(rows, out)`` gives ``r`` for a chunk whose outputs ``A v`` (at
-    ``v = flat``, shaped like ``params``) are ``out``.
-    """
-    total = torch.zeros_like(flat)
+def _weighted_transpose(problem, residual):
+    """``A^T W r / W`` (flat), chunk by chunk; ``residual(rows, batch)`` gives a chunk's ``r``."""
+    total = 0.0
     for rows, batch in problem.chunks():
-        v = flat.detach().requires_grad_(True)
-        out = _linear_outputs(problem, v, params, batch)
-        weighted = residual(rows, out.detach()) * problem.weights[rows][:, None]
-        (grad,) = torch.autograd.grad(out, v, grad_outputs=weighted)
-        total += grad
+        X, acts = batch
+        weighted = residual(rows, batch) * problem.weights[rows][:, None]
+        grad_theta, grad_coef = problem.operator.transpose(X, acts, weighted)
+        total = total + torch.cat([grad_theta.reshape(-1), grad_coef])
     return total / problem.weight_total
 
 
 def _normal_matvec(problem, params, flat):
-    """``(A^T W A + alpha P) v / W`` via one forward and one backward per chunk."""
-    data = _weighted_transpose(problem, params, flat, lambda rows, out: out)
+    """``(A^T W A + alpha P) v / W`` via one forward and one transpose per chunk."""
+    data = _weighted_transpose(
+        problem, lambda rows, batch: _linear_outputs(problem, flat, params, batch)
+    )
     return data + problem.alpha * problem.penalty_mask(params[0]) * flat / problem.weight_total
 
 
 def _normal_rhs(problem, params):
     """``A^T W t / W``."""
-    flat = _flat_params(params)
-    return _weighted_transpose(problem, params, flat, lambda rows, out: problem.targets[rows])
+    return _weighted_transpose(problem, lambda rows, batch: problem.targets[rows])
 
 
 def _normal_diagonal(problem, params):

@@ -79,3 +79,27 @@ def test_chain_counts_match_design(hidden):
     is_constant = scalars == constant
     assert is_constant[:, 0].all()
     assert (np.diff(is_constant.astype(int), axis=1) <= 0).all()
+
+
+@pytest.mark.parametrize("hidden", [(7,), (5, 4), (4, 3, 3)])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_transpose_is_the_vector_jacobian_product(hidden, sparse):
+    """``PathOperator.transpose`` gives what autograd gives through ``forward``."""
+    import scipy.sparse as sp
+
+    from skglai._backend import to_tensor
+
+    n_features, n_outputs = 6, 3
+    net = random_net(n_features, hidden, n_outputs, torch.float64)
+    X_np = sp.random(40, n_features, density=0.5, random_state=1, format="csr")
+    X = to_tensor(X_np if sparse else X_np.toarray(), torch.float64, "cpu")
+    paths = full_path_set(net, n_outputs)
+    operator = PathOperator(paths, n_outputs, torch.float64, "cpu")
+    acts = operator.activations(compute_gates(net, X.to_dense() if sparse else X))
+    theta = torch.as_tensor(paths.theta).clone().requires_grad_(True)
+    coef = torch.as_tensor(paths.coef).clone().requires_grad_(True)
+    g = torch.randn(40, n_outputs, generator=make_generator(2, "cpu"), dtype=torch.float64)
+    (operator.forward(X, acts, theta, coef) * g).sum().backward()
+    grad_theta, grad_coef = operator.transpose(X, acts, g)
+    torch.testing.assert_close(grad_theta, theta.grad)
+    torch.testing.assert_close(grad_coef, coef.grad)

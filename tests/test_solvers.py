@@ -8,6 +8,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skglai._backend import make_generator
+from skglai._losses import per_sample_loss
 from skglai._paths import PathOperator, compute_gates, full_path_set
 from skglai._solvers import ConvexProblem, Monitor, solve_lbfgs, solve_lstsq, solve_minibatch
 from skglai._structure import init_structural_net
@@ -83,6 +84,29 @@ def test_lbfgs_loss_never_increases(loss):
     curve = np.asarray([problem.full_objective(start), *monitor.loss_curve])
     assert len(curve) > 5
     assert (np.diff(curve) <= 1e-12).all()
+
+
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
+def test_objective_gradient_matches_autograd(loss, monkeypatch):
+    """The hand-written full-batch gradient, summed over chunks, is the gradient of
+    ``full_objective``."""
+    import skglai._solvers as solvers
+
+    monkeypatch.setattr(solvers, "CHUNK_ELEMENTS", 1)  # chunks of 256 rows
+    problem, start = make_problem(loss, n=600, hidden=(5, 3))
+    assert len(problem._chunks) == 3
+    gen = make_generator(3, "cpu")
+    params = [(p + 0.1 * torch.randn(p.shape, generator=gen, dtype=p.dtype)) for p in start]
+    value, grad = problem.full_objective_and_grad(params)
+    leaves = [p.clone().requires_grad_(True) for p in params]
+    theta, coef = leaves
+    outputs = problem.outputs(leaves, problem.batch(slice(None)))
+    data = per_sample_loss(loss, outputs, problem.targets)
+    objective = ((data * problem.weights).sum() + problem.penalty(leaves)) / problem.weight_total
+    objective.backward()
+    assert value == pytest.approx(float(objective), rel=1e-12)
+    assert value == pytest.approx(problem.full_objective(params), rel=1e-12)
+    torch.testing.assert_close(grad, torch.cat([theta.grad.reshape(-1), coef.grad]))
 
 
 def test_lstsq_conjugate_gradients_match_direct_solve(monkeypatch):
