@@ -1,0 +1,39 @@
+"""The side-by-side benchmark runs end to end and reports what it measured."""
+
+import csv
+
+from benchmarks import compare
+from skglai import GLAIClassifier
+
+
+def test_fastest_fit_keeps_the_fastest_of_fresh_models(monkeypatch):
+    scripted = iter([0.3, 0.1, 0.2])
+    fitted = []
+
+    def fake_timed_fit(model, X, y):
+        fitted.append(model)
+        return next(scripted)
+
+    monkeypatch.setattr(compare, "timed_fit", fake_timed_fit)
+    unfitted = GLAIClassifier(random_state=0)
+    seconds, model = compare.fastest_fit(unfitted, None, None, pause=0, repeats=3)
+    assert seconds == 0.1
+    assert model is fitted[1]
+    assert len({id(m) for m in fitted}) == 3 and unfitted not in fitted
+    assert model.get_params() == unfitted.get_params()
+
+
+def test_benchmark_writes_a_table_for_every_model(tmp_path):
+    compare.main(
+        ["--datasets", "digits", "--seeds", "1", "--repeats", "1", "--pause", "0"]
+        + ["--out", str(tmp_path)]
+    )
+    with open(tmp_path / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["model"] for r in rows] == compare.MODELS
+    glai = rows[0]
+    assert float(glai["score"]) > 0.9
+    assert float(glai["path_gflops"]) > 0 and float(glai["matmul_gflops"]) > 0
+    markdown = (tmp_path / "results.md").read_text()
+    assert "| digits | GLAI |" in markdown
+    assert "torch MLP time / GLAI time: median" in markdown
