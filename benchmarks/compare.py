@@ -15,7 +15,7 @@ equal-parameter torch MLP of :mod:`benchmarks.torch_mlp`,
 floor (LogisticRegression / Ridge). Reports medians over seeds: fit seconds,
 test accuracy or R^2, trained parameters, epochs or passes, GLAI's per-phase
 seconds, and the time ratios MLP / GLAI. Also measures the GFLOP/s of GLAI's
-path operator (forward + backward over the training set) beside
+path operator (forward + transpose over the training set) beside
 ``torch.matmul``'s on the same shapes. Writes ``results.csv`` and
 ``results.md`` to ``--out`` (default ``doc/benchmarks``).
 """
@@ -98,7 +98,7 @@ def score(model, X, y, task):
     return float(r2_score(y, model.predict(X)))
 
 
-def run_dataset(name, seeds, pause, repeats=1):
+def run_dataset(name, seeds, pause, repeats):
     X, y, task = load(name)
     rows = []
     for seed in seeds:
@@ -151,7 +151,7 @@ def fastest_fit(unfitted, X, y, pause, repeats):
 
 
 def operator_gflops(model, X, repeats=3):
-    """GFLOP/s of a forward+backward pass of the fitted path operator vs torch.matmul."""
+    """GFLOP/s of a forward + transpose pass of the fitted path operator vs torch.matmul."""
     X_t = torch.as_tensor(X)
     paths = model.paths_
     theta, coef = torch.as_tensor(paths.theta), torch.as_tensor(paths.coef)
