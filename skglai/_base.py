@@ -195,7 +195,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
-                structure = self._fit_structure(net, X_t, T_t, w_t, loss, rng, generator, device)
+                structure = self._fit_structure(net, X_t, T_t, w_t, loss, rng, generator)
             else:
                 net, structure = reuse[0](data.dtype, device), None
 
@@ -347,7 +347,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return None
         return self._structural_net, self.paths_  # the net is built on the fit's device
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, device):
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator):
         n_rows = X_t.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(

@@ -68,16 +68,22 @@ def init_structural_net(sizes, dtype, device, generator):
     return StructuralNet(weights, biases)
 
 
+def layer_outputs(net, X):
+    """``[X, a_1, ..., a_L, o]``: the input, each hidden layer's ReLU output, the outputs."""
+    outputs = [X]
+    for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
+        a = outputs[-1]
+        z = torch.sparse.mm(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
+        outputs.append(z if layer == net.n_hidden_layers else torch.relu_(z))
+    return outputs
+
+
 def mlp_forward(net, X, return_gates=False):
     """Outputs of the MLP, and optionally its boolean gates per hidden layer."""
-    a, gates = X, []
-    for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
-        z = torch.sparse.mm(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
-        if layer == net.n_hidden_layers:
-            return (z, gates) if return_gates else z
-        if return_gates:
-            gates.append(z > 0)
-        a = torch.relu(z)
+    acts = layer_outputs(net, X)
+    if return_gates:
+        return acts[-1], [a > 0 for a in acts[1:-1]]
+    return acts[-1]
 
 
 def probe_gates(net, X_probe):
@@ -250,16 +256,6 @@ class Adam:
         self.v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
         denom = (self.v.sqrt() / correction2_sqrt).add_(self.eps)
         self.values.addcdiv_(self.m, denom, value=-self.lr / correction1)
-
-
-def layer_outputs(net, X):
-    """``[X, a_1, ..., a_L, o]``: the input, each hidden layer's ReLU output, the outputs."""
-    outputs = [X]
-    for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
-        a = outputs[-1]
-        z = torch.sparse.mm(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
-        outputs.append(z if layer == net.n_hidden_layers else torch.relu_(z))
-    return outputs
 
 
 def backprop(net, params, X, targets, sample_scale, loss):
