@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseGLAI
+from ._base import REGRESSION_EARLY_STOPPING_AUTO_SAMPLES, BaseGLAI
 
 
 class GLAIClassifier(ClassifierMixin, BaseGLAI):
@@ -57,9 +57,11 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         sample weight).
     batch_size : int or 'auto', default='auto'
         Minibatch size of the warm-up and of the minibatch solvers;
-        ``'auto'`` is ``min(512, n_samples)``: warm-up steps on a small net are
-        overhead-bound, so fewer, larger steps (with a larger ``learning_rate_init``
-        than MLPClassifier's) train faster.
+        ``'auto'`` is ``min(512, ceil(n_samples / 4))``: warm-up steps on a
+        small net are overhead-bound, so fewer, larger steps (with a larger
+        ``learning_rate_init`` than MLPClassifier's) train faster, but every
+        epoch takes at least 4 steps, or the first epoch on small data flips
+        too few gates to tell a settled structure from an untrained one.
     learning_rate_init : float, default=2e-3
         Adam step size of the warm-up, and of the minibatch solvers.
     max_iter : int, default=200
@@ -353,14 +355,17 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         enough: measured on the benchmark data, waiting for a second cost
         16-23% of the fit time and gained no accuracy.
     solver : {'auto', 'lstsq', 'lbfgs', 'adam', 'sgd'}, default='auto'
-        Solver of the convex phase; ``'auto'`` picks ``'lstsq'`` (exact
-        ridge by preconditioned conjugate gradients).
+        Solver of the convex phase. ``'auto'`` picks ``'lstsq'`` (exact
+        ridge: Cholesky on the normal equations, or preconditioned conjugate
+        gradients) when there are at least 64 training rows per path
+        parameter, else ``'lbfgs'``: with fewer rows the exact optimum
+        extrapolates wildly (R^2 0.81 against L-BFGS's 0.98 on 2,000 rows
+        of diamonds). The choice is recorded in ``solver_``.
     alpha : float, default=1e-4
         Strength of the L2 penalty (divided by the total sample weight).
     batch_size : int or 'auto', default='auto'
-        Minibatch size; ``'auto'`` is ``min(512, n_samples)``: warm-up steps on a small net are
-        overhead-bound, so fewer, larger steps (with a larger ``learning_rate_init``
-        than MLPClassifier's) train faster.
+        Minibatch size; ``'auto'`` is ``min(512, ceil(n_samples / 4))``, as
+        in :class:`GLAIClassifier`.
     learning_rate_init : float, default=2e-3
         Adam step size of the warm-up and the minibatch solvers.
     max_iter : int, default=200
@@ -370,7 +375,9 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     early_stopping : 'auto' or bool, default='auto'
         Keep the path values with the best validation R^2, the warm start
         included (each iterate judged, as in :class:`GLAIClassifier`, with
-        the previous one). ``'auto'`` enables it from 2000 samples on.
+        the previous one). ``'auto'`` enables it from 200 samples on: the
+        exact optimum of a small squared-error problem overfits badly (R^2
+        -0.80 on diabetes without it, 0.42 with it).
     validation_fraction : float in (0, 1), default=0.1
         Share of the data held out for early stopping.
     n_iter_no_change : int, default=3
@@ -427,6 +434,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     """
 
     _y_numeric = True
+    _early_stopping_auto_samples = REGRESSION_EARLY_STOPPING_AUTO_SAMPLES
 
     def __init__(
         self,

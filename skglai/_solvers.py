@@ -38,16 +38,34 @@ CACHE_ELEMENTS = 1 << 27
 VALIDATION_WINDOW = 2
 
 
-def resolve_solver(solver, loss):
-    """The solver ``'auto'`` stands for, and a check that the choice fits the loss."""
-    if solver == "auto":
-        return "lstsq" if loss == "squared" else "lbfgs"
+# solver='auto' solves a squared-error problem exactly only with at least this
+# many training rows per path parameter. With fewer, the exact ridge solution
+# extrapolates wildly off the training rows (blocks gated on by few rows are
+# barely determined), where early-stopped L-BFGS stays near the warm start:
+# on diamonds subsamples of 2,000 / 10,000 / 25,000 rows (501 parameters,
+# six draws each) exact ridge scored R^2 0.81 / 0.94 / 0.95 and L-BFGS
+# 0.98 / 0.97 / 0.98, while on the benchmark's 38,800 rows (77 per
+# parameter) exact ridge wins, 0.988 against 0.984.
+LSTSQ_MIN_ROWS_PER_PARAM = 64
+
+
+def check_solver(solver, loss):
+    """Refuse a solver that cannot solve this loss."""
     if solver == "lstsq" and loss != "squared":
         raise ValueError(
             "solver='lstsq' solves squared-error problems only (GLAIRegressor); "
             "use 'lbfgs', 'adam' or 'sgd' for classification."
         )
-    return solver
+
+
+def resolve_solver(solver, loss, n_rows, n_params):
+    """The solver ``'auto'`` stands for on ``n_rows`` training rows and ``n_params`` paths."""
+    check_solver(solver, loss)
+    if solver != "auto":
+        return solver
+    if loss == "squared" and n_rows >= LSTSQ_MIN_ROWS_PER_PARAM * n_params:
+        return "lstsq"
+    return "lbfgs"
 
 
 class ConvexProblem:

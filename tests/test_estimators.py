@@ -27,18 +27,51 @@ def test_digits_accuracy(digits_split):
     assert clf.n_structure_epochs_ == len(clf.structure_change_) >= 1
 
 
-def test_diabetes_r2(diabetes_split):
-    # 309 noisy training rows: the path model needs a real ridge penalty, and
-    # single fits vary by seed (0.33-0.39), so the median of five is checked.
+def test_diabetes_r2_at_default_settings(diabetes_split):
+    # 309 noisy training rows, fewer than the path model's parameters: the
+    # exact ridge optimum overfits (R^2 -1.4 before early stopping held out
+    # rows at this size), so the defaults must hold out and pick L-BFGS.
+    # Single fits vary by seed, so the median of five is checked. On this
+    # split MLPRegressor trained to convergence scores 0.33-0.34 (and -1.4
+    # at its default max_iter), Ridge 0.39.
     X_train, X_test, y_train, y_test = diabetes_split
     scores = []
     for seed in range(5):
-        reg = GLAIRegressor(hidden_layer_sizes=(32,), alpha=100.0, random_state=seed).fit(
-            X_train, y_train
-        )
-        assert reg.solver_ == "lstsq"
+        reg = GLAIRegressor(random_state=seed).fit(X_train, y_train)
+        assert reg.solver_ == "lbfgs"
+        assert reg.validation_scores_ is not None
         scores.append(reg.score(X_test, y_test))
-    assert np.median(scores) >= 0.35
+    assert np.median(scores) >= 0.3
+
+
+def test_large_regression_is_solved_exactly():
+    rng = np.random.RandomState(0)
+    X = rng.randn(3000, 3)
+    y = np.abs(X[:, 0]) + X[:, 1] * X[:, 2]
+    reg = GLAIRegressor(hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+    assert reg.n_params_ * 64 <= 2700  # the training rows, early stopping held out the rest
+    assert reg.solver_ == "lstsq"
+
+
+def test_small_data_warm_up_trains_before_it_settles():
+    # With one full-batch step per epoch, the first epoch flipped fewer than
+    # structure_tol of the random start's gates and the warm-up "settled"
+    # untrained; batch_size='auto' now gives every epoch several steps.
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    clf = GLAIClassifier(random_state=0).fit(StandardScaler().fit_transform(X), y)
+    assert clf._batch_size(len(X)) == 38
+    assert clf.n_structure_epochs_ > 1
+    assert clf.structure_change_[0] >= clf.structure_tol
+
+
+def test_auto_batch_size():
+    clf = GLAIClassifier()
+    assert clf._batch_size(3) == 1
+    assert clf._batch_size(1437) == 360
+    assert clf._batch_size(100_000) == 512
+    assert clf.set_params(batch_size=64)._batch_size(10) == 10
 
 
 def test_binary_uses_one_logit(small_classification):

@@ -90,6 +90,7 @@ def test_lstsq_warns_at_max_iter(small_regression):
         hidden_layer_sizes=(800,),
         reduction_factor=1,
         structure_max_epochs=5,
+        solver="lstsq",
         random_state=0,
         max_iter=1,
     )

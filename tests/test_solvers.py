@@ -169,3 +169,15 @@ def test_early_stopping_keeps_the_start_when_nothing_beats_it():
     kept, stopped_at = run_monitor(monitor, 5)
     assert (kept, stopped_at) == (0, 3)
     assert monitor.best_score == 0.80
+
+
+def test_auto_solver_solves_exactly_only_with_many_rows_per_parameter():
+    from skglai._solvers import LSTSQ_MIN_ROWS_PER_PARAM, resolve_solver
+
+    enough = LSTSQ_MIN_ROWS_PER_PARAM * 500
+    assert resolve_solver("auto", "squared", enough, 500) == "lstsq"
+    assert resolve_solver("auto", "squared", enough - 1, 500) == "lbfgs"
+    assert resolve_solver("auto", "softmax", enough, 1) == "lbfgs"
+    assert resolve_solver("lstsq", "squared", 10, 500) == "lstsq"
+    with pytest.raises(ValueError, match="squared-error problems only"):
+        resolve_solver("lstsq", "logistic", enough, 1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skglai import GLAIClassifier
+from skglai import GLAIClassifier, GLAIRegressor
 from skglai._structure import is_calm, structural_sizes
 
 
@@ -68,6 +68,15 @@ def test_early_stopping_auto_depends_on_sample_count():
     assert small.validation_scores_ is None
     off = GLAIClassifier(**params, early_stopping=False).fit(X, y)
     assert off.validation_scores_ is None
+
+
+def test_regressors_hold_out_from_fewer_samples():
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4)
+    y = X[:, 0] + X[:, 1] ** 2
+    params = dict(hidden_layer_sizes=(8,), structure_max_epochs=2, max_iter=5, random_state=0)
+    assert GLAIRegressor(**params).fit(X[:250], y[:250]).validation_scores_ is not None
+    assert GLAIRegressor(**params).fit(X[:150], y[:150]).validation_scores_ is None
 
 
 def test_adam_matches_torch_optim():
