@@ -30,6 +30,7 @@ from ._backend import (
     to_tensor,
     torch_dtype,
 )
+from ._losses import per_sample_loss
 from ._paths import PathOperator, compute_gates, structural_path_set
 from ._progress import phase_progress
 from ._pruning import center_softmax_outputs, min_budget, mlp_param_count, select_paths
@@ -125,7 +126,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         tol=1e-4,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=3,
+        n_iter_no_change=1,
         device="auto",
         random_state=None,
         verbose=0,
@@ -265,7 +266,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             monitor = Monitor(
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
-                validation_score=scorer,
+                validation=scorer,
                 progress=progress,
             )
             n_iter = self._solve(solver, problem, params, monitor, generator, problem.n_samples)
@@ -428,16 +429,22 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return n_iter
 
     def _validation_scorer(self, validation, net, operator, loss):
-        """Accuracy or R^2 of given path values on the held-out rows."""
+        """``(loss, score)`` of given path values on the held-out rows.
+
+        The loss is the training loss without the penalty (what early
+        stopping judges); the score is accuracy or R^2 (what is reported).
+        """
         X_v, T_v, w_v = validation
         acts = operator.activations(compute_gates(net, X_v))
+        weight_total = w_v.sum()
 
-        def score(params):
+        def evaluate(params):
             with torch.no_grad():
                 outputs = operator.forward(X_v, acts, *params)
-                return float(_validation_score(loss, outputs, T_v, w_v))
+                mean_loss = (per_sample_loss(loss, outputs, T_v) * w_v).sum() / weight_total
+                return float(mean_loss), float(_validation_score(loss, outputs, T_v, w_v))
 
-        return score
+        return evaluate
 
     def _progress(self, phase, total, description):
         """A context manager yielding the phase's progress callback (None when quiet)."""
@@ -461,8 +468,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
     def _set_quantity_attributes(self, monitor, n_iter, solver):
         self.loss_curve_ = list(monitor.loss_curve)
-        stopped_early = monitor.validation_score is not None
+        stopped_early = monitor.validation is not None
         self.validation_scores_ = list(monitor.validation_scores) if stopped_early else None
+        self.validation_loss_curve_ = list(monitor.validation_losses) if stopped_early else None
         self.best_validation_score_ = monitor.best_score if stopped_early else None
         self.n_iter_ = int(n_iter)
         self.solver_ = solver

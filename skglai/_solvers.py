@@ -28,13 +28,16 @@ SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
 CHUNK_ELEMENTS = 1 << 22
 # Full-batch activations are cached when they fit in this many elements.
 CACHE_ELEMENTS = 1 << 27
-# Early stopping judges an iterate by its validation score averaged with its
-# predecessor's: a few hundred held-out rows score one iterate with about a
-# point of noise, and picking the single best noisy score stops early on a
-# lucky one. Replaying the same twenty L-BFGS runs on the MNIST features
-# (benchmarks/) under both rules, the window raised the mean test accuracy
-# by 0.4 points (better on 7 splits, worse on 3) for 1.75 more iterations;
-# on the MiniLM tweets it was neutral.
+# Early stopping judges an iterate by its validation loss (the training loss,
+# unpenalised, on the held-out rows), averaged with its predecessor's. The
+# loss is smooth along the iterates where accuracy on a few hundred rows
+# moves by a point from one to the next, so one iteration without
+# improvement is enough to stop. Replaying the same L-BFGS runs (twenty
+# splits each of the MNIST and tweet features, benchmarks/), against the
+# windowed accuracy with three confirmations: MNIST 0.9088 test accuracy in
+# 8.2 iterations instead of 0.9083 in 12.0, tweets 0.7693 in 4.5 instead of
+# 0.7674 in 6.2. The window keeps the iterate after the loss's minimum, where
+# accuracy usually peaks: without it MNIST scored 0.9042.
 VALIDATION_WINDOW = 2
 
 
@@ -173,37 +176,41 @@ class ConvexProblem:
 class Monitor:
     """Loss curve, stopping rule and best-values bookkeeping for a solver.
 
-    With a ``validation_score`` callable it does early stopping: each
-    iterate is judged by the mean validation score of itself and the
-    iterate before it (``VALIDATION_WINDOW``), and the values judged best
+    With a ``validation`` callable (path values to ``(loss, score)`` on the
+    held-out rows) it does early stopping: each iterate is judged by the
+    mean validation loss of itself and the iterate before it
+    (``VALIDATION_WINDOW``), training stops once that has not fallen by
+    ``tol`` for ``n_iter_no_change`` iterations, and the values judged best
     (the starting values included) are restored at the end. Without it,
-    training stops once the loss has not improved by ``tol`` for
+    training stops once the training loss has not improved by ``tol`` for
     ``n_iter_no_change`` iterations.
     """
 
     tol: float
     n_iter_no_change: int
-    validation_score: object = None
+    validation: object = None
     progress: object = None
     loss_curve: list = field(default_factory=list)
+    validation_losses: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     best_score: float = -math.inf
     best_loss: float = math.inf
     best_params: list = None
-    _judged_best: float = -math.inf
-    _scores: list = field(default_factory=list)
+    _judged_best: float = math.inf
+    _losses: list = field(default_factory=list)
     _no_improvement: int = 0
 
     def start(self, params):
-        if self.validation_score is not None:
-            self._keep(self.validation_score(params), params)
+        if self.validation is not None:
+            self._keep(*self.validation(params), params)
 
-    def _keep(self, score, params):
-        """Score an iterate; keep it when its windowed score is the best so far."""
-        self._scores.append(score)
-        judged = sum(self._scores[-VALIDATION_WINDOW:]) / len(self._scores[-VALIDATION_WINDOW:])
-        improved = judged > self._judged_best + self.tol
-        if judged > self._judged_best:
+    def _keep(self, validation_loss, score, params):
+        """Judge an iterate; keep it when its windowed validation loss is the lowest so far."""
+        self._losses.append(validation_loss)
+        window = self._losses[-VALIDATION_WINDOW:]
+        judged = sum(window) / len(window)
+        improved = judged < self._judged_best - self.tol
+        if judged < self._judged_best:
             self._judged_best, self.best_score = judged, score
             self.best_params = [p.detach().clone() for p in params]
         return improved
@@ -214,10 +221,11 @@ class Monitor:
             raise FloatingPointError("non-finite loss")
         self.loss_curve.append(loss)
         score = None
-        if self.validation_score is not None:
-            score = self.validation_score(params)
+        if self.validation is not None:
+            validation_loss, score = self.validation(params)
+            self.validation_losses.append(validation_loss)
             self.validation_scores.append(score)
-            improved = self._keep(score, params)
+            improved = self._keep(validation_loss, score, params)
         else:
             improved = loss < self.best_loss - self.tol
             self.best_loss = min(self.best_loss, loss)
@@ -229,7 +237,7 @@ class Monitor:
     def record_exact(self, loss, params):
         """Record an iterate of an exact solver (its loss falls by construction):
         with early stopping it counts like any iteration; without, it is only logged."""
-        if self.validation_score is not None:
+        if self.validation is not None:
             return self.record(loss, params)
         self.loss_curve.append(loss)
         return False

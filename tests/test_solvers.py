@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from skglai import GLAIClassifier
 from skglai._backend import make_generator
 from skglai._losses import per_sample_loss
 from skglai._paths import PathOperator, compute_gates, full_path_set
@@ -131,12 +132,19 @@ def test_objective_is_convex_along_random_lines():
         assert problem.full_objective(mix) <= t * fa + (1 - t) * fb + 1e-12
 
 
-def scripted_monitor(scores, n_iter_no_change=3):
-    """A monitor whose validation scores are ``scores`` (the first scores the start)."""
-    pending = iter(scores)
-    return Monitor(
-        tol=1e-4, n_iter_no_change=n_iter_no_change, validation_score=lambda p: next(pending)
-    )
+def scripted_monitor(losses, n_iter_no_change=1):
+    """A monitor whose validation losses are ``losses`` (the first is the start's).
+
+    Each iterate's score is ``1 - loss``, so the tests can tell which one
+    ``best_score`` reports.
+    """
+    pending = iter(losses)
+
+    def validation(params):
+        loss = next(pending)
+        return loss, 1.0 - loss
+
+    return Monitor(tol=1e-4, n_iter_no_change=n_iter_no_change, validation=validation)
 
 
 def run_monitor(monitor, n_iterates):
@@ -153,22 +161,54 @@ def run_monitor(monitor, n_iterates):
     return int(params[0].item()), stopped_at
 
 
-def test_early_stopping_is_not_fooled_by_one_lucky_score():
-    # Iterate 1 scores one lucky 0.90 between 0.50 and 0.60; iterates 3 and 4
-    # are consistently good. Judged with its predecessor, 4 wins.
-    monitor = scripted_monitor([0.50, 0.90, 0.60, 0.85, 0.86, 0.84, 0.80, 0.80, 0.80])
-    kept, stopped_at = run_monitor(monitor, 9)
+def test_early_stopping_is_not_fooled_by_one_lucky_loss():
+    # Iterate 1 has one lucky 0.10 between 0.50 and 0.40; iterates 3 and 4
+    # are consistently low. Judged with its predecessor, 4 wins.
+    losses = [0.50, 0.10, 0.40, 0.15, 0.14, 0.16, 0.20, 0.20]
+    monitor = scripted_monitor(losses, n_iter_no_change=3)
+    kept, stopped_at = run_monitor(monitor, len(losses))
     assert kept == 4
-    assert monitor.best_score == 0.86  # the raw score of the kept iterate
-    assert stopped_at == 7  # three iterations after 4 without a better windowed score
-    assert monitor.validation_scores == [0.90, 0.60, 0.85, 0.86, 0.84, 0.80, 0.80]
+    assert monitor.best_score == pytest.approx(0.86)  # the kept iterate's own score
+    assert stopped_at == 7  # three iterations after 4 without a lower windowed loss
+    assert monitor.validation_losses == losses[1:]
+    assert monitor.validation_scores == pytest.approx([1 - v for v in losses[1:]])
+
+
+def test_early_stopping_stops_after_one_iteration_without_improvement_by_default():
+    # Windowed losses 0.60, 0.50, 0.42, 0.43: the fourth does not improve.
+    monitor = scripted_monitor([0.60, 0.40, 0.44, 0.42, 0.44, 0.10])
+    kept, stopped_at = run_monitor(monitor, 6)
+    assert (kept, stopped_at) == (2, 3)
 
 
 def test_early_stopping_keeps_the_start_when_nothing_beats_it():
-    monitor = scripted_monitor([0.80, 0.70, 0.75, 0.79, 0.78])
+    monitor = scripted_monitor([0.20, 0.30, 0.25, 0.21, 0.22], n_iter_no_change=3)
     kept, stopped_at = run_monitor(monitor, 5)
     assert (kept, stopped_at) == (0, 3)
-    assert monitor.best_score == 0.80
+    assert monitor.best_score == pytest.approx(0.80)
+
+
+def test_validation_loss_is_the_unpenalised_training_loss_on_held_out_rows(digits_split):
+    from sklearn.metrics import log_loss
+
+    from skglai._paths import PathOperator
+
+    X_train, X_test, y_train, y_test = digits_split
+    clf = GLAIClassifier(hidden_layer_sizes=(16,), early_stopping=True, random_state=0)
+    clf.fit(X_train, y_train)
+    assert len(clf.validation_loss_curve_) == len(clf.validation_scores_) == clf.n_iter_
+    held_out = (
+        torch.as_tensor(X_test),
+        torch.as_tensor(np.searchsorted(clf.classes_, y_test)),
+        torch.ones(len(y_test), dtype=torch.float64),
+    )
+    net = clf._structural_net(torch.float64, "cpu")
+    operator = PathOperator(clf.paths_, clf.n_outputs_, torch.float64, "cpu")
+    evaluate = clf._validation_scorer(held_out, net, operator, "softmax")
+    params = [torch.as_tensor(clf.paths_.theta), torch.as_tensor(clf.paths_.coef)]
+    loss, score = evaluate(params)
+    assert loss == pytest.approx(log_loss(y_test, clf.predict_proba(X_test), labels=clf.classes_))
+    assert score == pytest.approx(clf.score(X_test, y_test))
 
 
 def test_auto_solver_solves_exactly_only_with_many_rows_per_parameter():
