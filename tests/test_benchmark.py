@@ -2,7 +2,7 @@
 
 import csv
 
-from benchmarks import compare
+from benchmarks import compare, warmup_length
 from skglai import GLAIClassifier
 
 
@@ -37,3 +37,12 @@ def test_benchmark_writes_a_table_for_every_model(tmp_path):
     markdown = (tmp_path / "results.md").read_text()
     assert "| digits | GLAI |" in markdown
     assert "torch MLP time / GLAI time: median" in markdown
+
+
+def test_warmup_length_benchmark_reports_every_model():
+    markdown = warmup_length.main(["--seeds", "1", "--n-samples", "400"])
+    rows = [line.split(" | ") for line in markdown.splitlines()[2:]]
+    assert len(rows) == 2 * (1 + len(warmup_length.WARMUPS))
+    assert all(float(row[2]) <= 1.0 and float(row[3].rstrip(" |")) > 0 for row in rows)
+    glai = [float(row[2]) for row in rows if "defaults" in row[1]]
+    assert min(glai) > 0.3  # chance: 0.2 (five classes), 0 (R^2)
