@@ -41,10 +41,10 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     structure_max_epochs : int, default=30
         Hard cap on warm-up epochs.
     structure_tol : float in [0, 1], default=0.01
-        An epoch is stable when the fraction of gates that flip in it (on a
-        fixed probe of training rows) is below this value, or, once the
-        fraction has halved from its first epoch, no longer falls by 10% on
-        the lowest fraction so far (a plateau).
+        Once the fraction of gates that flip in an epoch (on a fixed probe
+        of training rows) has fallen to a quarter of its first epoch's, an
+        epoch is stable when that fraction is below this value, or no longer
+        falls by 10% on the lowest fraction so far (a plateau).
     structure_patience : int, default=1
         Consecutive stable epochs required to stop the warm-up. One is
         enough: measured on the benchmark data, waiting for a second cost
@@ -359,7 +359,8 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     structure_max_epochs : int, default=30
         Hard cap on warm-up epochs.
     structure_tol : float in [0, 1], default=0.01
-        Gate flip fraction below which an epoch counts as stable.
+        Gate flip fraction below which an epoch counts as stable (once the
+        flip curve has fallen to a quarter of its first value).
     structure_patience : int, default=1
         Consecutive stable epochs required to stop the warm-up. One is
         enough: measured on the benchmark data, waiting for a second cost

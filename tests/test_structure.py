@@ -16,10 +16,12 @@ def test_structural_sizes_round_up():
 @pytest.mark.parametrize(
     "change, previous, tol, calm",
     [
-        (0.01, [], 0.02, True),  # below tol
-        (0.30, [], 0.02, False),  # first epoch, far from settled
+        (0.01, [], 0.02, False),  # the first epoch: nothing to have fallen from
+        (0.01, [0.20], 0.02, True),  # fallen below a quarter, and below tol
+        (0.01, [0.03], 0.02, False),  # below tol, but a slow start that has not fallen
         (0.20, [0.40, 0.30], 0.02, False),  # still falling fast
-        (0.28, [0.60, 0.30], 0.02, True),  # falling by less than 10%: a plateau
+        (0.28, [0.60, 0.30], 0.02, False),  # a plateau at half the start: not yet
+        (0.14, [0.60, 0.15], 0.02, True),  # falling by less than 10% below a quarter
         (0.05, [0.30, 0.04], 0.02, True),  # back up above the lowest: noise floor
         (0.045, [0.048], 0.02, False),  # a slow start has not fallen yet: no plateau
         (0.040, [0.048, 0.045], 0.02, False),
