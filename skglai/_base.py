@@ -67,13 +67,12 @@ REGRESSION_EARLY_STOPPING_AUTO_SAMPLES = 200
 # in benchmarks/compare.py; 512 with lr 2e-3 matched 200 with lr 1e-3 in
 # accuracy at half the warm-up time on MiniLM and EfficientNet features).
 AUTO_BATCH_SIZE = 512
-# ... but every epoch takes at least AUTO_MIN_STEPS steps. The warm-up stops
-# when an epoch flips fewer than structure_tol of the gates, and one
-# full-batch Adam step flips fewer than that from the random start: on iris,
-# wine and diabetes (one step per epoch) the gates "settled" after one epoch,
-# on an untrained net (diabetes, early stopping, exact ridge: R^2 -0.02;
-# 0.39 with four steps). Four cost digits 7% more fit time than three,
-# eight 17%.
+# ... but every epoch takes at least AUTO_MIN_STEPS steps. The warm-up's
+# stopping rule compares epochs, and an epoch of one full-batch Adam step
+# barely moves the net: on iris, wine and diabetes (one step per epoch) the
+# warm-up stopped on an untrained net (diabetes, early stopping, exact
+# ridge: R^2 -0.02; 0.39 with four steps). Four cost digits 7% more fit
+# time than three, eight 17%.
 AUTO_MIN_STEPS = 4
 # With early stopping, inputs larger than this are not copied into a training
 # subset; the validation rows get zero training weight instead.

@@ -56,7 +56,8 @@ def test_large_regression_is_solved_exactly():
 def test_small_data_warm_up_trains_before_it_settles():
     # With one full-batch step per epoch, the first epoch flipped fewer than
     # structure_tol of the random start's gates and the warm-up "settled"
-    # untrained; batch_size='auto' now gives every epoch several steps.
+    # untrained; batch_size='auto' now gives every epoch four steps, which
+    # flip a measurable share of them.
     from sklearn.datasets import load_iris
 
     X, y = load_iris(return_X_y=True)
