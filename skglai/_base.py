@@ -56,12 +56,6 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # on: the convex refit overfits fast (it starts at the warm-up's solution),
 # and below it a 10% split is too small to judge by.
 EARLY_STOPPING_AUTO_SAMPLES = 2000
-# Regressors hold out from fewer samples: the convex optimum of a small
-# squared-error problem overfits far worse than an MLP does (diabetes, 330
-# training rows, eight splits: R^2 -0.80 without early stopping, 0.42 with
-# it, against MLPRegressor's 0.40), and R^2 on 20 held-out rows still ranks
-# iterates.
-REGRESSION_EARLY_STOPPING_AUTO_SAMPLES = 200
 # batch_size='auto': besides its matmuls a warm-up step costs about 0.5 ms of
 # fixed overhead on a CPU (row gathers, Adam, Python), so fewer, larger steps win (measured
 # in benchmarks/compare.py; 512 with lr 2e-3 matched 200 with lr 1e-3 in

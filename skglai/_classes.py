@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import REGRESSION_EARLY_STOPPING_AUTO_SAMPLES, BaseGLAI
+from ._base import BaseGLAI
 
 
 class GLAIClassifier(ClassifierMixin, BaseGLAI):
@@ -455,7 +455,12 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     """
 
     _y_numeric = True
-    _early_stopping_auto_samples = REGRESSION_EARLY_STOPPING_AUTO_SAMPLES
+    # early_stopping='auto' holds out from fewer samples than for classifiers:
+    # the convex optimum of a small squared-error problem overfits far worse
+    # than an MLP does (diabetes, 330 training rows, eight splits: R^2 -0.80
+    # without early stopping, 0.42 with it, against MLPRegressor's 0.40), and
+    # R^2 on 20 held-out rows still ranks iterates.
+    _early_stopping_auto_samples = 200
 
     def __init__(
         self,

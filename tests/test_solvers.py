@@ -191,8 +191,6 @@ def test_early_stopping_keeps_the_start_when_nothing_beats_it():
 def test_validation_loss_is_the_unpenalised_training_loss_on_held_out_rows(digits_split):
     from sklearn.metrics import log_loss
 
-    from skglai._paths import PathOperator
-
     X_train, X_test, y_train, y_test = digits_split
     clf = GLAIClassifier(hidden_layer_sizes=(16,), early_stopping=True, random_state=0)
     clf.fit(X_train, y_train)
