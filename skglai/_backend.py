@@ -5,6 +5,8 @@ into tensors (and back) live here, so the rest of the package never has to
 guess where a tensor lives or what precision it carries.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -15,6 +17,7 @@ __all__ = [
     "to_tensor",
     "to_numpy",
     "make_generator",
+    "sparse_matmul",
 ]
 
 
@@ -84,14 +87,39 @@ def to_numpy(tensor):
 def row_slice(X, rows, densify=True):
     """Rows of a dense tensor, or of a sparse COO tensor.
 
-    Minibatches of sparse data are densified one batch at a time (a batch is
-    small, and dense matmuls are much faster than sparse ones); large chunks
-    of a full-batch pass stay sparse.
+    With ``densify`` sparse rows come back dense (the minibatch solvers'
+    batches, which autograd differentiates through); without, they stay
+    sparse (warm-up batches, probe rows, full-batch chunks): with many
+    columns a dense copy is large (2,048 probe rows of 2**20 hashed features
+    are 8.6 GB) and a CSR product is cheap (:func:`sparse_matmul`).
     """
     part = torch.index_select(X, 0, rows)  # measured 5x faster than X[rows] on dense rows
     if X.is_sparse:
         return part.to_dense() if densify else part.coalesce()
     return part
+
+
+def sparse_matmul(A, B):
+    """``A @ B`` for a sparse COO tensor ``A`` and a dense ``B``.
+
+    On the CPU the product goes through the CSR layout and a contiguous
+    ``B``: torch's COO kernel was 20-70 times slower there (hashed text
+    features with 65,536 columns and 32 nonzeros per row: a 512-row batch
+    times a 50-column weight took 14 ms as COO and under 1 ms as CSR; 16,000
+    rows times 100 columns, 750 ms against 25 ms). A ``B`` that needs a
+    gradient keeps the COO kernel, whose backward torch has long supported.
+    """
+    if A.device.type == "cpu" and not (B.requires_grad and torch.is_grad_enabled()):
+        return A.to_sparse_csr() @ B.contiguous()
+    return torch.sparse.mm(A, B)
+
+
+# torch warns once per process that CSR tensors are in beta. Let that once
+# happen here, silently, rather than inside the first sparse fit, where it
+# would read as a problem with the user's data.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+    torch.zeros(1, 1).to_sparse_csr()
 
 
 def make_generator(seed, device):

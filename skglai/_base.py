@@ -392,7 +392,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         if loss == "softmax":
             center_softmax_outputs(net)  # the same probabilities, cheaper to prune
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
-        X_probe, w_probe = row_slice(X_t, probe), w_t[probe]
+        X_probe, w_probe = row_slice(X_t, probe, densify=False), w_t[probe]
         return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
 
     def _solve(self, solver, problem, params, monitor, generator, n_train):

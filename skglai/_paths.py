@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._backend import sparse_matmul
 from ._structure import mlp_forward
 
 
@@ -192,7 +193,7 @@ class PathOperator:
         block_gamma, scalar_gamma = activations
         weights, bias = theta[:, :-1], theta[:, -1]
         if X.is_sparse:
-            u = torch.sparse.mm(X, weights.T) + bias
+            u = sparse_matmul(X, weights.T) + bias
         else:
             u = torch.addmm(bias, X, weights.T)
         return (u * block_gamma) @ self.block_map + (scalar_gamma * coef) @ self.scalar_map

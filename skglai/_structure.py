@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._backend import row_slice
+from ._backend import row_slice, sparse_matmul
 from ._losses import loss_and_output_gradient
 
 PROBE_SIZE = 2048
@@ -82,7 +82,7 @@ def layer_outputs(net, X):
     outputs = [X]
     for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
         a = outputs[-1]
-        z = torch.sparse.mm(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
+        z = sparse_matmul(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
         outputs.append(z if layer == net.n_hidden_layers else torch.relu_(z))
     return outputs
 
@@ -176,7 +176,7 @@ def fit_structure(
     params = FlatParameters(net)
     optimizer = Adam(params.values, params.n_decayed, lr=learning_rate_init)
     probe_index = torch.as_tensor(probe_rows, device=X.device)
-    X_probe = row_slice(X, probe_index)
+    X_probe = row_slice(X, probe_index, densify=False)
     w_probe = weights[probe_index]
     previous_gates = probe_gates(net, X_probe)
     result = StructureResult(net)

@@ -140,6 +140,34 @@ def test_sparse_input_matches_dense(small_classification, fmt):
     )
 
 
+def test_sparse_probes_stay_sparse(small_classification, monkeypatch):
+    """The warm-up's and the pruning's probe rows of sparse input are never densified.
+
+    A dense probe is 2,048 x n_features: 8.6 GB for hashed text with 2**20 columns.
+    """
+    import skglai._base as base
+    import skglai._structure as structure
+
+    seen = []
+    probe_gates, select_paths = structure.probe_gates, base.select_paths
+
+    def spy_probe_gates(net, X_probe):
+        seen.append(("warm-up", X_probe.is_sparse))
+        return probe_gates(net, X_probe)
+
+    def spy_select_paths(net, n_outputs, budget, X_probe, w_probe):
+        seen.append(("pruning", X_probe.is_sparse))
+        return select_paths(net, n_outputs, budget, X_probe, w_probe)
+
+    monkeypatch.setattr(structure, "probe_gates", spy_probe_gates)
+    monkeypatch.setattr(base, "select_paths", spy_select_paths)
+    X, y = small_classification
+    X = np.where(np.abs(X) < 0.5, 0.0, X)
+    GLAIClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    assert {phase for phase, _ in seen} == {"warm-up", "pruning"}
+    assert all(is_sparse for _, is_sparse in seen)
+
+
 def test_pandas_feature_names(small_classification):
     pd = pytest.importorskip("pandas")
     X, y = small_classification

@@ -1,0 +1,35 @@
+"""The torch-facing helpers of skglai._backend."""
+
+import pytest
+import scipy.sparse as sp
+import torch
+
+from skglai._backend import sparse_matmul, to_tensor
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sparse_matmul_equals_the_dense_product(dtype):
+    X = sp.random(40, 300, density=0.05, format="csr", random_state=0)
+    A = to_tensor(X, dtype, "cpu")
+    W = torch.randn(7, 300, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    expected = torch.as_tensor(X.toarray(), dtype=dtype) @ W.T
+    torch.testing.assert_close(sparse_matmul(A, W.T), expected)  # W.T is not contiguous
+
+
+def test_sparse_matmul_keeps_the_gradient():
+    X = sp.random(30, 50, density=0.1, format="csr", random_state=1)
+    A = to_tensor(X, torch.float64, "cpu")
+    W = torch.randn(50, 4, dtype=torch.float64, requires_grad=True)
+    sparse_matmul(A, W).pow(2).sum().backward()
+    dense = torch.as_tensor(X.toarray())
+    W_dense = W.detach().clone().requires_grad_(True)
+    (dense @ W_dense).pow(2).sum().backward()
+    torch.testing.assert_close(W.grad, W_dense.grad)
+
+
+def test_importing_skglai_leaves_warning_filters_alone():
+    import warnings
+
+    import skglai  # noqa: F401
+
+    assert not any("CSR" in str(f[1]) for f in warnings.filters if f[1] is not None)
