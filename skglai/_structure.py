@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._backend import row_slice, sparse_matmul
+from ._backend import minibatch_rows, row_slice, sparse_matmul
 from ._losses import loss_and_output_gradient
 
 PROBE_SIZE = 2048
@@ -178,12 +178,13 @@ def fit_structure(
     probe_index = torch.as_tensor(probe_rows, device=X.device)
     X_probe = row_slice(X, probe_index, densify=False)
     w_probe = weights[probe_index]
+    batch_rows = minibatch_rows(X)
     previous_gates = probe_gates(net, X_probe)
     result = StructureResult(net)
     calm_epochs = 0
     for _ in range(max_epochs):
         epoch_loss = _adam_epoch(
-            X, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
+            batch_rows, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
         )
         if not math.isfinite(epoch_loss):
             raise ValueError(
@@ -291,13 +292,18 @@ def backprop(net, params, X, targets, sample_scale, loss):
     return (values * sample_scale).sum()
 
 
-def _adam_epoch(X, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator):
-    """One pass over the data in shuffled minibatches; returns the mean loss."""
-    n_samples = X.shape[0]
+def _adam_epoch(
+    batch_rows, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
+):
+    """One pass over the data in shuffled minibatches; returns the mean loss.
+
+    ``batch_rows(rows)`` gathers the rows of a batch (see :func:`minibatch_rows`).
+    """
+    n_samples, device = weights.shape[0], weights.device
     if batch_size >= n_samples:
-        order = torch.arange(n_samples, device=X.device)
+        order = torch.arange(n_samples, device=device)
     else:
-        order = torch.randperm(n_samples, generator=generator).to(X.device)
+        order = torch.randperm(n_samples, generator=generator).to(device)
     shuffled_weights = weights[order]
     starts = range(0, n_samples, batch_size)
     batch_weights = _batch_sums(shuffled_weights, batch_size)
@@ -307,7 +313,7 @@ def _adam_epoch(X, targets, weights, loss, net, params, optimizer, alpha, batch_
             continue
         rows = order[start : start + batch_size]
         w = shuffled_weights[start : start + batch_size]
-        X_batch = row_slice(X, rows, densify=False)
+        X_batch = batch_rows(rows)
         scaled_loss = backprop(net, params, X_batch, targets[rows], w / batch_weight, loss)
         total += scaled_loss * batch_weight
         optimizer.step(params.grad, weight_decay=alpha / batch_weight)
