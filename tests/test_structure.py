@@ -118,8 +118,10 @@ def test_adam_matches_torch_optim():
 @pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
 @pytest.mark.parametrize("hidden", [(6,), (5, 4), (4, 3, 3)])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_backprop_matches_autograd(loss, hidden, sparse):
-    """The hand-written warm-up gradient equals autograd's, for every loss and depth."""
+@pytest.mark.parametrize("transpose_first", [False, True])
+def test_backprop_matches_autograd(loss, hidden, sparse, transpose_first):
+    """The hand-written warm-up gradient equals autograd's, for every loss and depth,
+    with the first layer stored either way round."""
     import torch
 
     from skglai._losses import per_sample_loss
@@ -148,7 +150,10 @@ def test_backprop_matches_autograd(loss, hidden, sparse):
     ref_net = StructuralNet(ref[:half], ref[half:])
     expected = (per_sample_loss(loss, mlp_forward(ref_net, X), targets) * scale).sum()
     expected.backward()
-    flat = FlatParameters(net)
+    flat = FlatParameters(net, transpose_first=transpose_first)
+    for weight, before in zip(net.weights, ref):
+        torch.testing.assert_close(weight, before.detach())  # the views hold the same values
+    assert net.weights[0].T.is_contiguous() == transpose_first
     X_in = X.to_sparse() if sparse else X
     value = backprop(net, flat, X_in, targets, scale, loss)
     torch.testing.assert_close(value, expected.detach())
