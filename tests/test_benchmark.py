@@ -2,7 +2,9 @@
 
 import csv
 
-from benchmarks import compare, warmup_length
+import numpy as np
+
+from benchmarks import compare, sparse_text, warmup_length
 from skglai import GLAIClassifier
 
 
@@ -46,3 +48,18 @@ def test_warmup_length_benchmark_reports_every_model():
     assert all(float(row[2]) <= 1.0 and float(row[3].rstrip(" |")) > 0 for row in rows)
     glai = [float(row[2]) for row in rows if "defaults" in row[1]]
     assert min(glai) > 0.3  # chance: 0.2 (five classes), 0 (R^2)
+
+
+def test_sparse_text_benchmark_fits_every_model_on_sparse_features():
+    rng = np.random.default_rng(0)
+    words = [[f"w{c}_{i}" for i in range(30)] for c in range(3)]
+    labels = rng.integers(0, 3, 300)
+    texts = [" ".join(rng.choice(words[c], 6)) + " the and of" for c in labels]
+    rows = sparse_text.run(corpus=(texts, labels))
+    assert [(f, m) for f, _, m, _, _ in rows] == [
+        (features, model)
+        for features in sparse_text.FEATURES
+        for model in ("GLAI", "linear", "sklearn MLP")
+    ]
+    assert all(seconds > 0 and 0.9 <= accuracy <= 1 for *_, seconds, accuracy in rows)
+    assert "| hashed bigrams | 240 x 65536 | GLAI |" in sparse_text.to_markdown(rows)
