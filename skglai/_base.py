@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._backend import (
     make_generator,
     resolve_device,
-    row_slice,
+    row_gatherer,
     to_tensor,
     torch_dtype,
 )
@@ -199,6 +199,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
         data = _FitData(X, targets, sample_weight, loss, torch_dtype(X.dtype), device)
         X_t, T_t, w_t = data.training_tensors(train, val)
+        gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
         with _timed(times, "structure"):
@@ -206,7 +207,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
-                structure = self._fit_structure(net, X_t, T_t, w_t, loss, rng, generator)
+                structure = self._fit_structure(
+                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows
+                )
             else:
                 net, structure = reuse[0](data.dtype, device), None
 
@@ -214,7 +217,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             paths = (
                 reuse[1]
                 if reuse is not None
-                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng)
+                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
             )
             operator = PathOperator(paths, n_outputs, data.dtype, device)
             ext_gates = compute_gates(net, X_t)
@@ -235,6 +238,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 loss,
                 self.alpha,
                 torch.as_tensor(penalised, dtype=data.dtype, device=device),
+                gather_rows,
             )
             scorer = (
                 None
@@ -357,7 +361,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return None
         return self._structural_net, self.paths_  # the net is built on the fit's device
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator):
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows):
         n_rows = X_t.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
@@ -374,6 +378,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 patience=self.structure_patience,
                 probe_rows=choose_probe(n_rows, rng),
                 generator=generator,
+                gather_rows=gather_rows,
                 progress=progress,
             )
         if not structure.settled:
@@ -388,11 +393,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         return structure
 
-    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng):
+    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows):
         if loss == "softmax":
             center_softmax_outputs(net)  # the same probabilities, cheaper to prune
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
-        X_probe, w_probe = row_slice(X_t, probe, densify=False), w_t[probe]
+        X_probe, w_probe = gather_rows(probe), w_t[probe]
         return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
 
     def _solve(self, solver, problem, params, monitor, generator, n_train):

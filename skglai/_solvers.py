@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ._backend import row_slice
+from ._backend import row_gatherer
 from ._losses import loss_and_output_gradient, per_sample_loss
 
 SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
@@ -74,8 +74,11 @@ def resolve_solver(solver, loss, n_rows, n_params):
 class ConvexProblem:
     """The data, frozen gates and loss of the quantitative phase on one device."""
 
-    def __init__(self, operator, X, ext_gates, targets, weights, loss, alpha, penalised):
+    def __init__(
+        self, operator, X, ext_gates, targets, weights, loss, alpha, penalised, gather_rows=None
+    ):
         self.operator, self.X, self.ext_gates = operator, X, ext_gates
+        self.gather_rows = gather_rows or row_gatherer(X)
         self.targets, self.weights, self.loss, self.alpha = targets, weights, loss, alpha
         self.penalised = penalised
         self.n_samples = X.shape[0]
@@ -98,14 +101,13 @@ class ConvexProblem:
 
     def batch(self, rows):
         """Everything the forward pass needs for a set of rows (a slice or an index tensor)."""
-        if isinstance(rows, slice):
-            if self.X.is_sparse:
-                index = torch.arange(rows.start, rows.stop, device=self.X.device)
-                X = row_slice(self.X, index, densify=False)
-            else:
-                X = self.X[rows]
-        else:
-            X = row_slice(self.X, rows)
+        if isinstance(rows, slice) and not self.X.is_sparse:
+            X = self.X[rows]
+        elif isinstance(rows, slice):
+            X = self.gather_rows(torch.arange(rows.start, rows.stop, device=self.X.device))
+        else:  # a minibatch: dense, since autograd differentiates through it
+            X = self.gather_rows(rows)
+            X = X.to_dense() if X.is_sparse else X
         acts = self.operator.activations([g[rows] for g in self.ext_gates])
         return X, acts
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._backend import minibatch_rows, row_slice, sparse_matmul
+from ._backend import row_gatherer, sparse_matmul
 from ._losses import loss_and_output_gradient
 
 PROBE_SIZE = 2048
@@ -158,6 +158,7 @@ def fit_structure(
     patience,
     probe_rows,
     generator,
+    gather_rows=None,
     progress=None,
 ):
     """Train ``net`` in place with minibatch Adam until its gates are stable.
@@ -172,19 +173,29 @@ def fit_structure(
     ``patience`` calm epochs in a row, or after ``max_epochs``. When a batch
     holds every row, the steps are full-batch and deterministic, so fitting
     with integer sample weights equals fitting on repeated rows.
+    ``gather_rows`` selects rows of ``X`` (default: :func:`row_gatherer`).
     """
+    gather_rows = gather_rows or row_gatherer(X)
     params = FlatParameters(net, transpose_first=X.is_sparse)
     optimizer = Adam(params.values, params.n_decayed, lr=learning_rate_init)
     probe_index = torch.as_tensor(probe_rows, device=X.device)
-    X_probe = row_slice(X, probe_index, densify=False)
+    X_probe = gather_rows(probe_index)
     w_probe = weights[probe_index]
-    batch_rows = minibatch_rows(X)
     previous_gates = probe_gates(net, X_probe)
     result = StructureResult(net)
     calm_epochs = 0
     for _ in range(max_epochs):
         epoch_loss = _adam_epoch(
-            batch_rows, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
+            gather_rows,
+            targets,
+            weights,
+            loss,
+            net,
+            params,
+            optimizer,
+            alpha,
+            batch_size,
+            generator,
         )
         if not math.isfinite(epoch_loss):
             raise ValueError(
@@ -303,11 +314,11 @@ def backprop(net, params, X, targets, sample_scale, loss):
 
 
 def _adam_epoch(
-    batch_rows, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
+    gather_rows, targets, weights, loss, net, params, optimizer, alpha, batch_size, generator
 ):
     """One pass over the data in shuffled minibatches; returns the mean loss.
 
-    ``batch_rows(rows)`` gathers the rows of a batch (see :func:`minibatch_rows`).
+    ``gather_rows(rows)`` gathers the rows of a batch (see :func:`row_gatherer`).
     """
     n_samples, device = weights.shape[0], weights.device
     if batch_size >= n_samples:
@@ -323,7 +334,7 @@ def _adam_epoch(
             continue
         rows = order[start : start + batch_size]
         w = shuffled_weights[start : start + batch_size]
-        X_batch = batch_rows(rows)
+        X_batch = gather_rows(rows)
         scaled_loss = backprop(net, params, X_batch, targets[rows], w / batch_weight, loss)
         total += scaled_loss * batch_weight
         optimizer.step(params.grad, weight_decay=alpha / batch_weight)

@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from skglai._backend import minibatch_rows, sparse_matmul, to_tensor
+from skglai._backend import row_gatherer, sparse_matmul, to_tensor
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -36,11 +36,11 @@ def test_importing_skglai_leaves_warning_filters_alone():
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_minibatch_rows_gathers_the_rows_in_order(sparse):
+def test_row_gatherer_gathers_the_rows_in_order(sparse):
     X = sp.random(60, 25, density=0.2, format="csr", random_state=2)
     A = to_tensor(X if sparse else X.toarray(), torch.float32, "cpu")
     rows = torch.tensor([41, 3, 17, 59, 0])
-    batch = minibatch_rows(A)(rows)
+    batch = row_gatherer(A)(rows)
     assert batch.is_sparse == sparse
     dense = batch.to_dense() if sparse else batch
     torch.testing.assert_close(
