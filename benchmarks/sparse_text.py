@@ -21,7 +21,6 @@ one is more accurate.
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
@@ -34,6 +33,7 @@ from sklearn.neural_network import MLPClassifier
 from skglai import GLAIClassifier
 
 from .build_data import load_tweets
+from .torch_mlp import timed_fit
 
 N_TWEETS = 20000
 FEATURES = {
@@ -70,11 +70,9 @@ def run(skip_mlp=False, n_tweets=N_TWEETS, corpus=None):
         X_train = vectorizer.fit_transform(train_text)
         X_test = vectorizer.transform(test_text)
         for name, model in models(skip_mlp).items():
-            start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X_train, y_train)
-            seconds = time.perf_counter() - start
+                seconds = timed_fit(model, X_train, y_train)
             rows.append((features, X_train.shape, name, seconds, model.score(X_test, y_test)))
     return rows
 
