@@ -196,7 +196,8 @@ class PathOperator:
             u = sparse_matmul(X, weights.T) + bias
         else:
             u = torch.addmm(bias, X, weights.T)
-        return (u * block_gamma) @ self.block_map + (scalar_gamma * coef) @ self.scalar_map
+        # In place: u is fresh, and neither product saves it for autograd.
+        return u.mul_(block_gamma) @ self.block_map + (scalar_gamma * coef) @ self.scalar_map
 
     def transpose(self, X, activations, grad_outputs):
         """``A^T g``: the gradients of ``sum(grad_outputs * forward(...))``.

@@ -81,17 +81,21 @@ def test_regressors_hold_out_from_fewer_samples():
     assert GLAIRegressor(**params).fit(X[:150], y[:150]).validation_scores_ is None
 
 
-def test_adam_matches_torch_optim():
-    """The warm-up's flat Adam takes exactly torch.optim.Adam's steps (L2 as coupled decay)."""
+@pytest.mark.parametrize("fused", [False, True])
+def test_adam_matches_torch_optim(fused):
+    """The warm-up's flat Adam takes exactly torch.optim.Adam's steps (L2 as coupled decay),
+    written out and as torch's fused kernel."""
     import torch
 
-    from skglai._structure import Adam, FlatParameters, StructuralNet
+    from skglai._structure import Adam, FlatParameters, StructuralNet, has_fused_adam
 
+    if fused and not has_fused_adam("cpu"):
+        pytest.skip("this torch has no fused Adam kernel for the CPU")
     gen = torch.Generator().manual_seed(0)
     w0, b0 = torch.randn(5, 3, generator=gen), torch.randn(5, generator=gen)
     net = StructuralNet([w0.clone()], [b0.clone()])
     flat = FlatParameters(net)
-    adam = Adam(flat.values, flat.n_decayed, lr=1e-2)
+    adam = Adam(flat.values, flat.n_decayed, lr=1e-2, fused=fused)
     ref = [w0.clone().requires_grad_(), b0.clone().requires_grad_()]
     ref_opt = torch.optim.Adam(
         [{"params": [ref[0]], "weight_decay": 0.3}, {"params": [ref[1]]}], lr=1e-2
