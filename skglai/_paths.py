@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ._backend import sparse_matmul
-from ._structure import mlp_forward
+from ._structure import hidden_gates
 
 
 @dataclass
@@ -154,9 +154,7 @@ def extended_gates(gates):
 
 def compute_gates(net, X):
     """Frozen gates of the structural net on ``X``, extended with constant units."""
-    with torch.no_grad():
-        _, gates = mlp_forward(net, X, return_gates=True)
-    return extended_gates(gates)
+    return extended_gates(hidden_gates(net, X))
 
 
 def chain_activations(ext_gates, chains, dtype):

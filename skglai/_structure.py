@@ -77,35 +77,41 @@ def init_structural_net(sizes, dtype, device, generator):
     return StructuralNet(weights, biases)
 
 
-def layer_outputs(net, X):
-    """``[X, a_1, ..., a_L, o]``: the input, each hidden layer's ReLU output, the outputs."""
+def layer_outputs(net, X, hidden_only=False):
+    """``[X, a_1, ..., a_L, o]``: the input, each hidden layer's ReLU output, the outputs.
+
+    With ``hidden_only`` the output layer is skipped: the gates need no more.
+    """
     outputs = [X]
-    for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
+    n_layers = net.n_hidden_layers if hidden_only else net.n_hidden_layers + 1
+    for layer, (w, b) in enumerate(zip(net.weights[:n_layers], net.biases[:n_layers])):
         a = outputs[-1]
         z = sparse_matmul(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
         outputs.append(z if layer == net.n_hidden_layers else torch.relu_(z))
     return outputs
 
 
-def mlp_forward(net, X, return_gates=False):
-    """Outputs of the MLP, and optionally its boolean gates per hidden layer."""
-    acts = layer_outputs(net, X)
-    if return_gates:
-        return acts[-1], [a > 0 for a in acts[1:-1]]
-    return acts[-1]
+def mlp_forward(net, X):
+    """Outputs of the MLP."""
+    return layer_outputs(net, X)[-1]
+
+
+def hidden_gates(net, X):
+    """Boolean gates of each hidden layer on ``X``, a list of (n, m_l)."""
+    with torch.no_grad():
+        return [a > 0 for a in layer_outputs(net, X, hidden_only=True)[1:]]
 
 
 def probe_gates(net, X_probe):
     """Concatenated gates of all hidden layers on the probe rows, (n_probe, sum m_l)."""
-    with torch.no_grad():
-        _, gates = mlp_forward(net, X_probe, return_gates=True)
-    return torch.cat(gates, dim=1)
+    gates = hidden_gates(net, X_probe)
+    return gates[0] if len(gates) == 1 else torch.cat(gates, dim=1)
 
 
 def flip_fraction(previous, current, probe_weights):
     """Sample-weighted fraction of probe gates that changed state."""
-    flipped = (previous != current).to(probe_weights.dtype).mean(dim=1)
-    return float((flipped * probe_weights).sum() / probe_weights.sum())
+    flipped = (previous != current).sum(dim=1).to(probe_weights.dtype)
+    return float((flipped @ probe_weights) / (probe_weights.sum() * previous.shape[1]))
 
 
 def is_calm(change, previous, tol):
