@@ -119,6 +119,19 @@ def test_adam_matches_torch_optim(fused):
         torch.testing.assert_close(a, b)
 
 
+def test_adam_uses_the_fused_kernel_where_torch_has_one():
+    """The warm-up takes the fused path by default on torch >= 2.4 (the CPU kernel's
+    first release), and the written-out update on devices without a kernel."""
+    import torch
+
+    from skglai._structure import Adam, has_fused_adam
+
+    new_enough = torch.torch_version.TorchVersion(torch.__version__) >= (2, 4)
+    assert has_fused_adam("cpu") == new_enough
+    assert Adam(torch.zeros(3), 2, lr=1e-3).fused == new_enough
+    assert not has_fused_adam("meta")
+
+
 @pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
 @pytest.mark.parametrize("hidden", [(6,), (5, 4), (4, 3, 3)])
 @pytest.mark.parametrize("sparse", [False, True])
