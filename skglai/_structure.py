@@ -355,7 +355,7 @@ def backprop(net, params, X, targets, sample_scale, loss):
             # ReLU's backward in one kernel; multiplying by the bool mask (a > 0)
             # cost three times as long (promotion to float, then the product).
             delta = torch.ops.aten.threshold_backward(delta @ net.weights[layer], a, 0)
-    return (values * sample_scale).sum()
+    return values @ sample_scale
 
 
 def _adam_epoch(
@@ -364,6 +364,8 @@ def _adam_epoch(
     """One pass over the data in shuffled minibatches; returns the mean loss.
 
     ``gather_rows(rows)`` gathers the rows of a batch (see :func:`row_gatherer`).
+    Targets and per-row loss scales are put in the epoch's order once, so a
+    step only slices them: on small data every torch call of a step counts.
     """
     n_samples, device = weights.shape[0], weights.device
     if batch_size >= n_samples:
@@ -371,17 +373,20 @@ def _adam_epoch(
     else:
         order = torch.randperm(n_samples, generator=generator).to(device)
     shuffled_weights = weights[order]
-    starts = range(0, n_samples, batch_size)
+    shuffled_targets = targets[order]
     batch_weights = _batch_sums(shuffled_weights, batch_size)
-    total = torch.zeros((), dtype=weights.dtype, device=weights.device)
-    for start, batch_weight in zip(starts, batch_weights):
+    # Each row's loss counts with its weight over its batch's total weight
+    # (batches of total weight zero are skipped, so their 0/0 is never read).
+    batch_totals = torch.tensor(batch_weights, dtype=weights.dtype, device=device)
+    scales = shuffled_weights / batch_totals.repeat_interleave(batch_size)[:n_samples]
+    total = torch.zeros((), dtype=weights.dtype, device=device)
+    for start, batch_weight in zip(range(0, n_samples, batch_size), batch_weights):
         if batch_weight <= 0:
             continue
-        rows = order[start : start + batch_size]
-        w = shuffled_weights[start : start + batch_size]
-        X_batch = gather_rows(rows)
-        scaled_loss = backprop(net, params, X_batch, targets[rows], w / batch_weight, loss)
-        total += scaled_loss * batch_weight
+        batch = slice(start, start + batch_size)
+        X_batch = gather_rows(order[batch])
+        scaled_loss = backprop(net, params, X_batch, shuffled_targets[batch], scales[batch], loss)
+        total.add_(scaled_loss, alpha=batch_weight)
         optimizer.step(params.grad, weight_decay=alpha / batch_weight)
     return float(total) / float(weights.sum())
 
