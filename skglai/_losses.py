@@ -42,10 +42,11 @@ def loss_and_output_gradient(loss, outputs, targets):
     """
     if loss == "softmax":
         log_proba = torch.log_softmax(outputs, dim=1)
-        values = -log_proba.gather(1, targets[:, None])[:, 0]
+        index = targets[:, None]
+        log_proba_true = log_proba.gather(1, index)
         grad = log_proba.exp_()
-        grad.scatter_add_(1, targets[:, None], torch.full_like(values[:, None], -1.0))
-        return values, grad
+        grad.scatter_(1, index, torch.expm1(log_proba_true))  # p_y - 1, accurately
+        return log_proba_true.view(-1).neg_(), grad
     if loss == "logistic":
         return per_sample_loss(loss, outputs, targets), torch.sigmoid(outputs) - targets
     if loss == "squared":

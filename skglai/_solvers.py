@@ -86,6 +86,9 @@ class ConvexProblem:
         n_paths = operator.block_chains.shape[0] + operator.scalar_chains.shape[0]
         self.chunk_rows = max(256, CHUNK_ELEMENTS // max(n_paths, 1))
         self._chunks = self._make_chunks(n_paths)
+        self._scales = {
+            rows.start: self.weights[rows] / self.weight_total for rows, _ in self._chunks
+        }
 
     def _make_chunks(self, n_paths):
         """Contiguous row ranges for full-batch passes, activations cached if they fit.
@@ -143,23 +146,26 @@ class ConvexProblem:
         """Full-batch objective and its flat gradient ``[theta, coef]``, chunk by chunk."""
         theta, coef = params
         grad_theta, grad_coef = torch.zeros_like(theta), torch.zeros_like(coef)
-        value = 0.0
+        total = torch.zeros((), dtype=theta.dtype, device=theta.device)
         with torch.no_grad():
             for rows, (X, acts) in self.chunks():
                 out = self.operator.forward(X, acts, theta, coef)
                 losses, grad_out = loss_and_output_gradient(self.loss, out, self.targets[rows])
-                weights = self.weights[rows]
-                value += float(losses @ weights)
-                grad_out *= (weights / self.weight_total)[:, None]
-                chunk_theta, chunk_coef = self.operator.transpose(X, acts, grad_out)
+                scales = self._scales[rows.start]  # weights / weight_total
+                total.add_(losses @ scales)
+                chunk_theta, chunk_coef = self.operator.transpose(
+                    X, acts, grad_out.mul_(scales[:, None])
+                )
                 grad_theta += chunk_theta
                 grad_coef += chunk_coef
-            decay = self.alpha / self.weight_total
-            grad_theta.add_(theta, alpha=float(decay))
-            grad_coef.add_(coef * self.penalised, alpha=float(decay))
-            reg = float(self.penalty(params) / self.weight_total)
+            decay = float(self.alpha / self.weight_total)
+            grad_theta.add_(theta, alpha=decay)
+            penalised_coef = coef * self.penalised
+            grad_coef.add_(penalised_coef, alpha=decay)
+            flat_theta = theta.reshape(-1)
+            total.add_(flat_theta @ flat_theta + penalised_coef @ penalised_coef, alpha=0.5 * decay)
         grad = torch.cat([grad_theta.reshape(-1), grad_coef])
-        return value / float(self.weight_total) + reg, grad
+        return float(total), grad
 
     def full_objective(self, params):
         with torch.no_grad():

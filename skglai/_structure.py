@@ -343,7 +343,7 @@ def backprop(net, params, X, targets, sample_scale, loss):
     """
     acts = layer_outputs(net, X)
     values, grad_out = loss_and_output_gradient(loss, acts[-1], targets)
-    delta = grad_out * sample_scale[:, None]
+    delta = grad_out.mul_(sample_scale[:, None])  # the gradient is fresh: scale in place
     for layer in reversed(range(len(net.weights))):
         a = acts[layer]
         if a.is_sparse:
