@@ -265,28 +265,29 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
     ``max_iter``. Returns the number of iterations.
     """
     value, grad = problem.full_objective_and_grad(params)
-    s_hist, y_hist = [], []
+    pairs = []  # (s, y, s . y, y . y), oldest first
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         if float(grad.abs().max()) <= tol:
             n_iter -= 1
             break
-        direction = _two_loop(grad, s_hist, y_hist)
-        step = 1.0 if s_hist else min(1.0, 1.0 / float(grad.abs().sum()))
+        direction = _two_loop(grad, pairs)
+        step = 1.0 if pairs else min(1.0, 1.0 / float(grad.abs().sum()))
         x0 = _flat_params(params)
         slope = float(grad @ direction)
         if slope >= 0:  # not a descent direction: restart from the gradient
-            s_hist.clear(), y_hist.clear()
+            pairs.clear()
             direction, slope = -grad, -float(grad @ grad)
         new_value, new_grad, step = _armijo(problem, params, x0, direction, value, slope, step)
         if new_value is None:
             _set_flat(params, x0)
             break
         s, y = step * direction, new_grad - grad
-        if float(s @ y) > 1e-10 * float(y @ y):
-            s_hist.append(s), y_hist.append(y)
-            if len(s_hist) > history_size:
-                s_hist.pop(0), y_hist.pop(0)
+        s_dot_y, y_dot_y = float(s @ y), float(y @ y)
+        if s_dot_y > 1e-10 * y_dot_y:
+            pairs.append((s, y, s_dot_y, y_dot_y))
+            if len(pairs) > history_size:
+                pairs.pop(0)
         converged = abs(value - new_value) <= 1e-12 * max(1.0, abs(value))
         value, grad = new_value, new_grad
         if monitor.record(value, params) or converged:
@@ -306,21 +307,26 @@ def _armijo(problem, params, x0, direction, value, slope, step, c1=1e-4, max_hal
     return None, None, step
 
 
-def _two_loop(grad, s_hist, y_hist):
-    """The L-BFGS direction ``-H grad`` from the stored curvature pairs."""
+def _two_loop(grad, pairs):
+    """The L-BFGS direction ``-H grad`` from the stored curvature pairs.
+
+    Each pair brings its ``s . y`` and ``y . y`` from when it was stored, so a
+    pair costs one dot product and one in-place update per loop: on small
+    data (digits) each torch call counts, and the loop was a sixth of them.
+    """
     q = grad.clone()
     alphas = []
-    for s, y in zip(reversed(s_hist), reversed(y_hist)):
-        rho = 1.0 / float(y @ s)
-        a = rho * float(s @ q)
-        q -= a * y
-        alphas.append((rho, a))
-    if s_hist:
-        q *= float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1])
-    for (s, y), (rho, a) in zip(zip(s_hist, y_hist), reversed(alphas)):
-        b = rho * float(y @ q)
-        q += (a - b) * s
-    return -q
+    for s, y, s_dot_y, _ in reversed(pairs):
+        a = float(s @ q) / s_dot_y
+        q.add_(y, alpha=-a)
+        alphas.append(a)
+    if pairs:
+        _, _, s_dot_y, y_dot_y = pairs[-1]
+        q.mul_(s_dot_y / y_dot_y)
+    for (s, y, s_dot_y, _), a in zip(pairs, reversed(alphas)):
+        b = float(y @ q) / s_dot_y
+        q.add_(s, alpha=a - b)
+    return q.neg_()
 
 
 def _flat_params(params):
