@@ -132,6 +132,38 @@ def test_adam_uses_the_fused_kernel_where_torch_has_one():
     assert not has_fused_adam("meta")
 
 
+def test_adam_epoch_skips_batches_without_weight():
+    """A batch of total weight zero takes no step and leaves no NaN behind; the epoch's
+    loss is the weighted mean over the rows, here the one weighted row's loss."""
+    import torch
+
+    from skglai._backend import row_gatherer
+    from skglai._losses import per_sample_loss
+    from skglai._structure import (
+        Adam,
+        FlatParameters,
+        _adam_epoch,
+        init_structural_net,
+        mlp_forward,
+    )
+
+    gen = torch.Generator().manual_seed(3)
+    X = torch.randn(8, 3, dtype=torch.float64, generator=gen)
+    targets = torch.randint(0, 2, (8,), generator=gen)
+    weights = torch.zeros(8, dtype=torch.float64)
+    weights[5] = 2.0
+    net = init_structural_net((3, 4, 2), torch.float64, "cpu", gen)
+    expected = per_sample_loss("softmax", mlp_forward(net, X), targets)[5]
+    params = FlatParameters(net)
+    optimizer = Adam(params.values, params.n_decayed, lr=1e-2)
+    epoch_loss = _adam_epoch(
+        row_gatherer(X), targets, weights, "softmax", net, params, optimizer, 1e-4, 4, gen
+    )
+    assert optimizer.n_steps == 1
+    assert torch.isfinite(params.values).all()
+    assert epoch_loss == pytest.approx(float(expected))
+
+
 @pytest.mark.parametrize("loss", ["softmax", "logistic", "squared"])
 @pytest.mark.parametrize("hidden", [(6,), (5, 4), (4, 3, 3)])
 @pytest.mark.parametrize("sparse", [False, True])
