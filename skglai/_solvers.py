@@ -86,9 +86,7 @@ class ConvexProblem:
         n_paths = operator.block_chains.shape[0] + operator.scalar_chains.shape[0]
         self.chunk_rows = max(256, CHUNK_ELEMENTS // max(n_paths, 1))
         self._chunks = self._make_chunks(n_paths)
-        self._scales = {
-            rows.start: self.weights[rows] / self.weight_total for rows, _ in self._chunks
-        }
+        self._row_scales = weights / self.weight_total  # each row's share of the loss
 
     def _make_chunks(self, n_paths):
         """Contiguous row ranges for full-batch passes, activations cached if they fit.
@@ -130,7 +128,8 @@ class ConvexProblem:
 
     def penalty(self, params):
         theta, coef = params
-        return 0.5 * self.alpha * (theta.pow(2).sum() + (coef * self.penalised).pow(2).sum())
+        flat_theta, penalised_coef = theta.reshape(-1), coef * self.penalised
+        return 0.5 * self.alpha * (flat_theta @ flat_theta + penalised_coef @ penalised_coef)
 
     def batch_objective(self, params, rows, batch=None):
         """Objective on a minibatch, normalised by the batch's weight (as sklearn does)."""
@@ -151,7 +150,7 @@ class ConvexProblem:
             for rows, (X, acts) in self.chunks():
                 out = self.operator.forward(X, acts, theta, coef)
                 losses, grad_out = loss_and_output_gradient(self.loss, out, self.targets[rows])
-                scales = self._scales[rows.start]  # weights / weight_total
+                scales = self._row_scales[rows]
                 total.add_(losses @ scales)
                 chunk_theta, chunk_coef = self.operator.transpose(
                     X, acts, grad_out.mul_(scales[:, None])
@@ -160,10 +159,8 @@ class ConvexProblem:
                 grad_coef += chunk_coef
             decay = float(self.alpha / self.weight_total)
             grad_theta.add_(theta, alpha=decay)
-            penalised_coef = coef * self.penalised
-            grad_coef.add_(penalised_coef, alpha=decay)
-            flat_theta = theta.reshape(-1)
-            total.add_(flat_theta @ flat_theta + penalised_coef @ penalised_coef, alpha=0.5 * decay)
+            grad_coef.add_(coef * self.penalised, alpha=decay)
+            total.add_(self.penalty(params), alpha=1.0 / float(self.weight_total))
         grad = torch.cat([grad_theta.reshape(-1), grad_coef])
         return float(total), grad
 
