@@ -87,6 +87,7 @@ class ConvexProblem:
         self.chunk_rows = max(256, CHUNK_ELEMENTS // max(n_paths, 1))
         self._chunks = self._make_chunks(n_paths)
         self._row_scales = weights / self.weight_total  # each row's share of the loss
+        self._inv_weight_total = 1.0 / float(self.weight_total)  # synced once, not per pass
 
     def _make_chunks(self, n_paths):
         """Contiguous row ranges for full-batch passes, activations cached if they fit.
@@ -157,10 +158,10 @@ class ConvexProblem:
                 )
                 grad_theta += chunk_theta
                 grad_coef += chunk_coef
-            decay = float(self.alpha / self.weight_total)
+            decay = self.alpha * self._inv_weight_total
             grad_theta.add_(theta, alpha=decay)
             grad_coef.add_(coef * self.penalised, alpha=decay)
-            total.add_(self.penalty(params), alpha=1.0 / float(self.weight_total))
+            total.add_(self.penalty(params), alpha=self._inv_weight_total)
         grad = torch.cat([grad_theta.reshape(-1), grad_coef])
         return float(total), grad
 
