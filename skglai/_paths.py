@@ -16,10 +16,10 @@ owns one *scalar*. Constant units can only form a prefix of a chain: every
 other chain has zero weight.
 
 With the gates frozen the outputs are linear in the blocks and scalars, and
-:class:`PathOperator` evaluates them as ``U = X~ @ Theta^T``, ``V = U * Gamma``,
-``o = V @ S`` (``S`` the one-hot map of path to output), at the cost of the
-MLP's first layer and without ever building the ``n x (K*m*(D+1))`` design
-matrix.
+:class:`PathOperator` evaluates them as ``U = Theta @ X~^T``, ``V = U * Gamma``
+and ``o_k = sum of the rows of V whose path feeds output k``, at the cost of
+the MLP's first layer and without ever building the ``n x (K*m*(D+1))``
+design matrix.
 """
 
 import itertools
@@ -158,10 +158,11 @@ def compute_gates(net, X):
 
 
 def chain_activations(ext_gates, chains, dtype):
-    """``gamma_t(x)`` for each row and chain: (n, n_chains) in ``dtype``."""
-    activation = ext_gates[0][:, chains[:, 0]]
+    """``gamma_t(x)`` for each chain and row: (n_chains, n) in ``dtype``, a chain per row."""
+    units_first = [g.T.contiguous() for g in ext_gates]
+    activation = units_first[0][chains[:, 0]]
     for layer in range(1, chains.shape[1]):
-        activation = activation & ext_gates[layer][:, chains[:, layer]]
+        activation = activation & units_first[layer][chains[:, layer]]
     return activation.to(dtype)
 
 
@@ -171,16 +172,26 @@ class PathOperator:
     The index tensors live on the device once; :meth:`activations` turns a
     batch of gates into the dense 0/1 matrices the forward pass multiplies
     with, so they can be computed once and reused across iterations.
+
+    Everything per path is laid out a path per row, ``(n_paths, n)``, so
+    that each output sums whole contiguous rows (``index_add_``) and the
+    transpose gathers them (``index_select``). Products with a one-hot
+    path-to-output matrix did this as skinny matmuls (``K`` columns), which
+    MKL ran at about 12 GFLOP/s here: on digits a full-batch
+    objective-and-gradient pass takes 1.2-1.4 ms instead of 1.5-1.8, and a
+    fit about 6% less time; on the embeddings, where the two products with
+    ``X`` dominate, about the same.
     """
 
     def __init__(self, paths, n_outputs, dtype, device):
         self.dtype, self.device, self.n_outputs = dtype, device, n_outputs
         self.block_chains = torch.as_tensor(paths.block_chains, device=device)
         self.scalar_chains = torch.as_tensor(paths.scalar_chains, device=device)
-        self.block_map = _one_hot(paths.block_outputs, n_outputs, dtype, device)
-        self.scalar_map = _one_hot(paths.scalar_outputs, n_outputs, dtype, device)
+        self.block_outputs = torch.as_tensor(paths.block_outputs, device=device)
+        self.scalar_outputs = torch.as_tensor(paths.scalar_outputs, device=device)
 
     def activations(self, ext_gates):
+        """``(block_gamma, scalar_gamma)``: (Q, n) and (P, n), a path per row."""
         return (
             chain_activations(ext_gates, self.block_chains, self.dtype),
             chain_activations(ext_gates, self.scalar_chains, self.dtype),
@@ -189,13 +200,17 @@ class PathOperator:
     def forward(self, X, activations, theta, coef):
         """Outputs ``(n, K)`` for rows ``X`` whose activations are given."""
         block_gamma, scalar_gamma = activations
-        weights, bias = theta[:, :-1], theta[:, -1]
+        weights, bias = theta[:, :-1], theta[:, -1:]
         if X.is_sparse:
-            u = sparse_matmul(X, weights.T) + bias
+            u = (sparse_matmul(X, weights.T) + bias.T).T
         else:
-            u = torch.addmm(bias, X, weights.T)
+            u = torch.addmm(bias, weights, X.T)
         # In place: u is fresh, and neither product saves it for autograd.
-        return u.mul_(block_gamma) @ self.block_map + (scalar_gamma * coef) @ self.scalar_map
+        u.mul_(block_gamma)
+        outputs = torch.zeros(self.n_outputs, X.shape[0], dtype=u.dtype, device=u.device)
+        outputs.index_add_(0, self.block_outputs, u)
+        outputs.index_add_(0, self.scalar_outputs, scalar_gamma * coef[:, None])
+        return outputs.T
 
     def transpose(self, X, activations, grad_outputs):
         """``A^T g``: the gradients of ``sum(grad_outputs * forward(...))``.
@@ -208,18 +223,15 @@ class PathOperator:
         benchmarks' embeddings, where the two matmuls dominate.
         """
         block_gamma, scalar_gamma = activations
-        grad_blocks = (grad_outputs @ self.block_map.T).mul_(block_gamma)
+        # An output per row; free when grad_outputs keeps forward's layout.
+        per_output = grad_outputs.T.contiguous()
+        grad_blocks = per_output.index_select(0, self.block_outputs).mul_(block_gamma)
         if X.is_sparse:
-            grad_weights = torch.sparse.mm(X.t(), grad_blocks).T
+            # torch's COO product with a transposed dense view took 34 ms where
+            # it took 14.5 with a contiguous copy (14,400 TF-IDF rows, 100 blocks).
+            grad_weights = torch.sparse.mm(X.t(), grad_blocks.T.contiguous()).T
         else:
-            grad_weights = grad_blocks.T @ X
-        grad_theta = torch.cat([grad_weights, grad_blocks.sum(dim=0)[:, None]], dim=1)
-        grad_coef = ((grad_outputs @ self.scalar_map.T) * scalar_gamma).sum(dim=0)
+            grad_weights = grad_blocks @ X
+        grad_theta = torch.cat([grad_weights, grad_blocks.sum(dim=1)[:, None]], dim=1)
+        grad_coef = (per_output.index_select(0, self.scalar_outputs) * scalar_gamma).sum(dim=1)
         return grad_theta, grad_coef
-
-
-def _one_hot(outputs, n_outputs, dtype, device):
-    outputs = torch.as_tensor(outputs, device=device)
-    matrix = torch.zeros(len(outputs), n_outputs, dtype=dtype, device=device)
-    matrix[torch.arange(len(outputs), device=device), outputs] = 1.0
-    return matrix

@@ -107,9 +107,9 @@ class _ProbeStats:
         gamma = chain_activations(self.ext_gates, chains_t, self.weights.dtype)
         if kind == "block":
             norms = torch.linalg.vector_norm(self.first_rows[chains_t[:, 0]], dim=1)
-            score = path_weight * norms * torch.sqrt(self.weighted_x_sq @ gamma)
+            score = path_weight * norms * torch.sqrt(gamma @ self.weighted_x_sq)
         else:
-            score = path_weight * torch.sqrt(self.weights @ gamma)
+            score = path_weight * torch.sqrt(gamma @ self.weights)
         return score.cpu().numpy()
 
 

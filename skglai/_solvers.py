@@ -405,8 +405,8 @@ def _solve_normal_equations(problem, params):
     theta, coef = params
     outputs = torch.cat(
         [
-            problem.operator.block_map.argmax(dim=1).repeat_interleave(theta.shape[1]),
-            problem.operator.scalar_map.argmax(dim=1),
+            problem.operator.block_outputs.repeat_interleave(theta.shape[1]),
+            problem.operator.scalar_outputs,
         ]
     )
     n_params = theta.numel() + coef.numel()
@@ -416,7 +416,10 @@ def _solve_normal_equations(problem, params):
         X = X.to_dense() if X.is_sparse else X
         x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
         features = torch.cat(
-            [(block_gamma[:, :, None] * x_tilde[:, None, :]).reshape(X.shape[0], -1), scalar_gamma],
+            [
+                (block_gamma.T[:, :, None] * x_tilde[:, None, :]).reshape(X.shape[0], -1),
+                scalar_gamma.T,
+            ],
             dim=1,
         )
         w = problem.weights[rows]
@@ -508,14 +511,15 @@ def _normal_diagonal(problem, params):
     diag_theta = torch.zeros_like(theta)
     diag_coef = torch.zeros_like(coef)
     for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
-        weighted_gamma = block_gamma * problem.weights[rows][:, None]
+        weights = problem.weights[rows]
+        weighted_gamma = block_gamma * weights  # (Q, n): a block per row
         x_sq = X * X
         if X.is_sparse:
-            feature_part = torch.sparse.mm(x_sq.t(), weighted_gamma).T
+            feature_part = torch.sparse.mm(x_sq.t(), weighted_gamma.T).T
         else:
-            feature_part = weighted_gamma.T @ x_sq
-        diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=0)[:, None]], dim=1)
-        diag_coef += (scalar_gamma * problem.weights[rows][:, None]).sum(dim=0)
+            feature_part = weighted_gamma @ x_sq
+        diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=1)[:, None]], dim=1)
+        diag_coef += scalar_gamma @ weights
     diag = torch.cat([diag_theta.reshape(-1), diag_coef])
     return (diag + problem.alpha * problem.penalty_mask(theta)) / problem.weight_total + 1e-12
 

@@ -15,7 +15,9 @@ from skglai._solvers import ConvexProblem, Monitor, solve_lbfgs, solve_lstsq, so
 from skglai._structure import init_structural_net
 
 
-def make_problem(loss, n=150, n_features=4, hidden=(5,), n_outputs=3, alpha=1e-1, seed=0):
+def make_problem(
+    loss, n=150, n_features=4, hidden=(5,), n_outputs=3, alpha=1e-1, seed=0, sparse=False
+):
     gen = make_generator(seed, "cpu")
     net = init_structural_net((n_features, *hidden, n_outputs), torch.float64, "cpu", gen)
     X = torch.randn(n, n_features, generator=gen, dtype=torch.float64)
@@ -32,7 +34,14 @@ def make_problem(loss, n=150, n_features=4, hidden=(5,), n_outputs=3, alpha=1e-1
     weights = torch.rand(n, generator=gen, dtype=torch.float64) + 0.5
     is_bias = torch.as_tensor((paths.scalar_chains == np.asarray(hidden)).all(axis=1))
     problem = ConvexProblem(
-        operator, X, compute_gates(net, X), targets, weights, loss, alpha, (~is_bias).double()
+        operator,
+        X.to_sparse() if sparse else X,
+        compute_gates(net, X),
+        targets,
+        weights,
+        loss,
+        alpha,
+        (~is_bias).double(),
     )
     start = [torch.as_tensor(paths.theta).clone(), torch.as_tensor(paths.coef).clone()]
     return problem, start
@@ -108,6 +117,30 @@ def test_objective_gradient_matches_autograd(loss, monkeypatch):
     assert value == pytest.approx(float(objective.detach()), rel=1e-12)
     assert value == pytest.approx(problem.full_objective(params), rel=1e-12)
     torch.testing.assert_close(grad, torch.cat([theta.grad.reshape(-1), coef.grad]))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_jacobi_preconditioner_is_the_hessian_diagonal(sparse):
+    """Conjugate gradients' preconditioner is the diagonal of the squared-error
+    objective's Hessian (that is, of the normal equations), dense or sparse."""
+    from skglai._solvers import _normal_diagonal
+
+    problem, start = make_problem("squared", n=80, n_features=3, hidden=(3,), n_outputs=2)
+    sparse_problem, _ = make_problem(
+        "squared", n=80, n_features=3, hidden=(3,), n_outputs=2, sparse=sparse
+    )
+    theta, coef = start
+    batch = problem.batch(slice(None))
+
+    def objective(flat):
+        params = (flat[: theta.numel()].view_as(theta), flat[theta.numel() :])
+        data = per_sample_loss("squared", problem.outputs(params, batch), problem.targets)
+        return ((data * problem.weights).sum() + problem.penalty(params)) / problem.weight_total
+
+    flat = torch.cat([theta.reshape(-1), coef])
+    hessian = torch.autograd.functional.hessian(objective, flat)
+    diagonal = _normal_diagonal(sparse_problem, start)
+    torch.testing.assert_close(diagonal, torch.diagonal(hessian) + 1e-12)
 
 
 def test_lstsq_conjugate_gradients_match_direct_solve(monkeypatch):
