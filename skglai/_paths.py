@@ -198,7 +198,10 @@ class PathOperator:
         )
 
     def forward(self, X, activations, theta, coef):
-        """Outputs ``(n, K)`` for rows ``X`` whose activations are given."""
+        """Outputs ``(n, K)`` for rows ``X`` whose activations are given.
+
+        The result is a transposed view of the ``(K, n)`` sums.
+        """
         block_gamma, scalar_gamma = activations
         weights, bias = theta[:, :-1], theta[:, -1:]
         if X.is_sparse:
