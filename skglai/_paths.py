@@ -157,12 +157,19 @@ def compute_gates(net, X):
     return extended_gates(hidden_gates(net, X))
 
 
-def chain_activations(ext_gates, chains, dtype):
-    """``gamma_t(x)`` for each chain and row: (n_chains, n) in ``dtype``, a chain per row."""
-    units_first = [g.T.contiguous() for g in ext_gates]
-    activation = units_first[0][chains[:, 0]]
+def units_first(ext_gates):
+    """Each layer's gates as (m_l + 1, n): a unit per row, so chains gather whole rows."""
+    return [g.T.contiguous() for g in ext_gates]
+
+
+def chain_activations(unit_gates, chains, dtype):
+    """``gamma_t(x)`` for each chain and row: (n_chains, n) in ``dtype``, a chain per row.
+
+    ``unit_gates`` are the extended gates laid out by :func:`units_first`.
+    """
+    activation = unit_gates[0][chains[:, 0]]
     for layer in range(1, chains.shape[1]):
-        activation = activation & units_first[layer][chains[:, layer]]
+        activation = activation & unit_gates[layer][chains[:, layer]]
     return activation.to(dtype)
 
 
@@ -192,9 +199,10 @@ class PathOperator:
 
     def activations(self, ext_gates):
         """``(block_gamma, scalar_gamma)``: (Q, n) and (P, n), a path per row."""
+        unit_gates = units_first(ext_gates)
         return (
-            chain_activations(ext_gates, self.block_chains, self.dtype),
-            chain_activations(ext_gates, self.scalar_chains, self.dtype),
+            chain_activations(unit_gates, self.block_chains, self.dtype),
+            chain_activations(unit_gates, self.scalar_chains, self.dtype),
         )
 
     def forward(self, X, activations, theta, coef):

@@ -24,6 +24,7 @@ from ._paths import (
     chain_weights,
     compute_gates,
     extended_matrices,
+    units_first,
 )
 
 MAX_SCALAR_CANDIDATES = 4096
@@ -91,20 +92,21 @@ class _ProbeStats:
 
     def __init__(self, net, X_probe, probe_weights):
         self.first_rows, self.matrices = extended_matrices(net)
-        self.ext_gates = compute_gates(net, X_probe)
+        ext_gates = compute_gates(net, X_probe)
+        self.unit_gates = units_first(ext_gates)
         w = probe_weights / probe_weights.sum()
         self.weights = w
         x_sq = _row_sq_norms(X_probe) + 1.0
         self.weighted_x_sq = w * x_sq
         # Surrogates for the k-best search: per unit firing and input energy.
-        self.first_energy = torch.sqrt(self.weighted_x_sq @ self.ext_gates[0].to(w.dtype))
-        self.firing = [torch.sqrt(w @ g.to(w.dtype)) for g in self.ext_gates]
+        self.first_energy = torch.sqrt(self.weighted_x_sq @ ext_gates[0].to(w.dtype))
+        self.firing = [torch.sqrt(w @ g.to(w.dtype)) for g in ext_gates]
 
     def exact_scores(self, chains, outputs, kind):
         device = self.weights.device
         chains_t = torch.as_tensor(chains, device=device)
         path_weight = torch.abs(chain_weights(self.matrices, chains_t, outputs))
-        gamma = chain_activations(self.ext_gates, chains_t, self.weights.dtype)
+        gamma = chain_activations(self.unit_gates, chains_t, self.weights.dtype)
         if kind == "block":
             norms = torch.linalg.vector_norm(self.first_rows[chains_t[:, 0]], dim=1)
             score = path_weight * norms * torch.sqrt(gamma @ self.weighted_x_sq)

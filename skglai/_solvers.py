@@ -166,16 +166,14 @@ class ConvexProblem:
         return float(total), grad
 
     def full_objective(self, params):
+        """Full-batch objective alone, priced as :meth:`full_objective_and_grad` prices it."""
         with torch.no_grad():
-            value = 0.0
+            total = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
             for rows, batch in self.chunks():
-                out = self.outputs(params, batch)
-                value += float(
-                    (per_sample_loss(self.loss, out, self.targets[rows]) * self.weights[rows]).sum()
-                )
-            return value / float(self.weight_total) + float(
-                self.penalty(params) / self.weight_total
-            )
+                losses = per_sample_loss(self.loss, self.outputs(params, batch), self.targets[rows])
+                total.add_(losses @ self._row_scales[rows])
+            total.add_(self.penalty(params), alpha=self._inv_weight_total)
+            return float(total)
 
 
 @dataclass
