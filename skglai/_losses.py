@@ -4,6 +4,13 @@ Each loss maps raw network outputs ``(n, K)`` and encoded targets to one value
 per row; the weighted mean and the L2 penalty are added by the caller. All
 three are convex in the outputs, which is what makes the quantitative phase
 convex once the gates are frozen.
+
+The softmax loss works across the rows of ``outputs.T``, a class per row:
+torch's CPU ``log_softmax`` over a short last dimension runs up to ten
+times slower than across a long one (measured, 1,437 x 10: 168 us against
+24; 26,000 x 3: 945 us against 96). Both the path operator and the
+warm-up net produce their outputs as transposed views of ``(K, n)``
+tensors, so that layout costs no copy, and the gradient comes back in it.
 """
 
 import torch
@@ -25,7 +32,7 @@ def per_sample_loss(loss, outputs, targets):
     targets : tensor of shape (n,) for 'softmax', (n, K) otherwise
     """
     if loss == "softmax":
-        return F.cross_entropy(outputs, targets, reduction="none")
+        return -_log_proba_of_targets(torch.log_softmax(outputs.T, dim=0), targets)
     if loss == "logistic":
         return F.binary_cross_entropy_with_logits(outputs, targets, reduction="none").sum(dim=1)
     if loss == "squared":
@@ -38,18 +45,23 @@ def loss_and_output_gradient(loss, outputs, targets):
 
     All three losses have canonical links, so the gradient is the residual
     ``link^-1(outputs) - targets``: softmax probabilities minus the one-hot
-    class, sigmoids minus the 0/1 targets, or outputs minus targets.
+    class, sigmoids minus the 0/1 targets, or outputs minus targets. The
+    softmax gradient is a transposed view of a ``(K, n)`` tensor.
     """
     if loss == "softmax":
-        log_proba = torch.log_softmax(outputs, dim=1)
-        index = targets[:, None]
-        log_proba_true = log_proba.gather(1, index)
+        log_proba = torch.log_softmax(outputs.T, dim=0)
+        log_proba_true = _log_proba_of_targets(log_proba, targets)
         grad = log_proba.exp_()
-        grad.scatter_(1, index, torch.expm1(log_proba_true))  # p_y - 1, accurately
-        return log_proba_true.view(-1).neg_(), grad
+        grad.scatter_(0, targets[None, :], torch.expm1(log_proba_true)[None, :])  # p_y - 1
+        return log_proba_true.neg_(), grad.T
     if loss == "logistic":
         return per_sample_loss(loss, outputs, targets), torch.sigmoid(outputs) - targets
     if loss == "squared":
         residual = outputs - targets
         return 0.5 * residual.pow(2).sum(dim=1), residual
     raise ValueError(f"Unknown loss {loss!r}; expected one of {LOSSES}.")
+
+
+def _log_proba_of_targets(log_proba, targets):
+    """Each row's log-probability of its class, from class-per-row ``log_proba`` (K, n)."""
+    return log_proba.gather(0, targets[None, :]).view(-1)

@@ -81,13 +81,16 @@ def layer_outputs(net, X, hidden_only=False):
     """``[X, a_1, ..., a_L, o]``: the input, each hidden layer's ReLU output, the outputs.
 
     With ``hidden_only`` the output layer is skipped: the gates need no more.
+    The outputs are a transposed view of ``(K, n)`` sums, the layout the
+    losses work in (see :mod:`skglai._losses`).
     """
     outputs = [X]
-    n_layers = net.n_hidden_layers if hidden_only else net.n_hidden_layers + 1
-    for layer, (w, b) in enumerate(zip(net.weights[:n_layers], net.biases[:n_layers])):
+    for w, b in zip(net.weights[: net.n_hidden_layers], net.biases):
         a = outputs[-1]
         z = sparse_matmul(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
-        outputs.append(z if layer == net.n_hidden_layers else torch.relu_(z))
+        outputs.append(torch.relu_(z))
+    if not hidden_only:
+        outputs.append(torch.addmm(net.biases[-1][:, None], net.weights[-1], outputs[-1].T).T)
     return outputs
 
 
