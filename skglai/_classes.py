@@ -372,7 +372,13 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         gradients) when there are at least 64 training rows per path
         parameter, else ``'lbfgs'``: with fewer rows the exact optimum
         extrapolates wildly (R^2 0.81 against L-BFGS's 0.98 on 2,000 rows
-        of diamonds). The choice is recorded in ``solver_``.
+        of diamonds). The choice is recorded in ``solver_``. With early
+        stopping the Cholesky solve is repeated for the penalties
+        ``alpha * 10**k``, ``k = 0, ..., 6``, and the values with the lowest
+        validation loss are kept, as :class:`~sklearn.linear_model.RidgeCV`
+        chooses its penalty: at the MLP's ``alpha`` the exact optimum is
+        barely regularised (diamonds: R^2 0.9800 on one split, 0.9883 with
+        the chosen penalty).
     alpha : float, default=1e-4
         Strength of the L2 penalty (divided by the total sample weight).
     batch_size : int or 'auto', default='auto'

@@ -208,16 +208,27 @@ class Monitor:
         if self.validation is not None:
             self._keep(*self.validation(params), params)
 
-    def _keep(self, validation_loss, score, params):
-        """Judge an iterate; keep it when its windowed validation loss is the lowest so far."""
+    def _keep(self, validation_loss, score, params, windowed=True):
+        """Judge an iterate; keep it when its judged validation loss is the lowest so far.
+
+        An iterate is judged by its loss averaged over the window, a
+        candidate of a penalty path (``windowed=False``) by its own.
+        """
         self._losses.append(validation_loss)
-        window = self._losses[-VALIDATION_WINDOW:]
+        window = self._losses[-VALIDATION_WINDOW:] if windowed else [validation_loss]
         judged = sum(window) / len(window)
         improved = judged < self._judged_best - self.tol
         if judged < self._judged_best:
             self._judged_best, self.best_score = judged, score
             self.best_params = [p.detach().clone() for p in params]
         return improved
+
+    def _validate(self, params, windowed=True):
+        """Score ``params`` on the held-out rows; ``(improved, score)``."""
+        validation_loss, score = self.validation(params)
+        self.validation_losses.append(validation_loss)
+        self.validation_scores.append(score)
+        return self._keep(validation_loss, score, params, windowed), score
 
     def record(self, loss, params):
         """Record one iteration; return True when training should stop."""
@@ -226,10 +237,7 @@ class Monitor:
         self.loss_curve.append(loss)
         score = None
         if self.validation is not None:
-            validation_loss, score = self.validation(params)
-            self.validation_losses.append(validation_loss)
-            self.validation_scores.append(score)
-            improved = self._keep(validation_loss, score, params)
+            improved, score = self._validate(params)
         else:
             improved = loss < self.best_loss - self.tol
             self.best_loss = min(self.best_loss, loss)
@@ -245,6 +253,14 @@ class Monitor:
             return self.record(loss, params)
         self.loss_curve.append(loss)
         return False
+
+    def record_candidate(self, loss, params):
+        """Record one exact solution of a penalty path: kept when its own
+        validation loss is the best so far (with early stopping), never a stop."""
+        self.loss_curve.append(loss)
+        score = self._validate(params, windowed=False)[1] if self.validation is not None else None
+        if self.progress is not None:
+            self.progress(len(self.loss_curve), loss, score)
 
     def finish(self, params):
         if self.best_params is not None:
@@ -377,37 +393,70 @@ def solve_minibatch(
 # Below these sizes the normal equations are formed and solved directly.
 DIRECT_MAX_PARAMS = 4096
 DIRECT_MAX_FLOPS = 1e10
+# With early stopping the direct solver chooses its penalty on the held-out
+# rows, as RidgeCV does: alpha times each of these, least penalised first.
+# The exact optimum at the MLP's alpha (1e-4) is barely regularised, and a
+# few anomalous test rows can wreck it: on the diamonds benchmark (three
+# splits) it scored R^2 0.9843 (the warm start kept), 0.9800 and 0.9878, and
+# without its 10 worst test rows the second split scored 0.9889. Validation
+# chose alpha 1 to 3 on all three splits: 0.9884, 0.9883, 0.9877.
+RIDGE_PATH = tuple(10.0**k for k in range(7))
 
 
 def solve_lstsq(problem, params, monitor, *, max_iter, tol):
     """Exact ridge for the squared loss.
 
-    Small problems form the normal equations and solve them by Cholesky;
-    larger ones use matrix-free preconditioned conjugate gradients. Returns
-    the iteration count (1 for the direct solve).
+    Small problems form the normal equations once and solve them by
+    Cholesky; with early stopping, once for each penalty ``alpha * scale``
+    of ``RIDGE_PATH`` (at most ``max_iter`` of them), keeping the values
+    with the best validation loss. Larger problems use matrix-free
+    preconditioned conjugate gradients, whose iterates early stopping
+    judges. Returns the number of solutions or iterations.
     """
     n_params = sum(p.numel() for p in params)
     if n_params <= DIRECT_MAX_PARAMS and problem.n_samples * n_params**2 <= DIRECT_MAX_FLOPS:
-        try:
-            _solve_normal_equations(problem, params)
-        except torch.linalg.LinAlgError:
-            pass  # singular without a penalty: conjugate gradients still work
-        else:
-            monitor.record_exact(problem.full_objective(params), params)
-            return 1
+        alphas = [problem.alpha]
+        if monitor.validation is not None and problem.alpha > 0:
+            alphas = [problem.alpha * scale for scale in RIDGE_PATH[:max_iter]]
+        n_solved = _solve_normal_equations(problem, params, monitor, alphas)
+        if n_solved:
+            return n_solved
+        # singular without a penalty: conjugate gradients still work
     return _solve_cg(problem, params, monitor, max_iter=max_iter, tol=tol)
 
 
-def _solve_normal_equations(problem, params):
-    """Ridge by Cholesky on ``(Phi^T W Phi) * same_output + alpha P``."""
-    theta, coef = params
+def _solve_normal_equations(problem, params, monitor, alphas):
+    """Ridge by Cholesky on ``(Phi^T W Phi) * same_output + alpha P``, for each alpha.
+
+    Each solution is left in ``params`` and recorded; returns how many
+    systems were solved (a singular one is skipped).
+    """
+    gram, rhs = _normal_equations(problem, params[0])
+    penalty = problem.penalty_mask(params[0])
+    n_solved = 0
+    for alpha in alphas:
+        try:
+            factor = torch.linalg.cholesky(gram + torch.diag(alpha * penalty))
+        except torch.linalg.LinAlgError:
+            continue
+        _set_flat(params, torch.cholesky_solve(rhs[:, None], factor)[:, 0])
+        n_solved += 1
+        if len(alphas) == 1:
+            monitor.record_exact(problem.full_objective(params), params)
+        else:
+            monitor.record_candidate(problem.full_objective(params), params)
+    return n_solved
+
+
+def _normal_equations(problem, theta):
+    """``(Phi^T W Phi) * same_output`` and ``Phi^T W t``, from the chunks."""
     outputs = torch.cat(
         [
             problem.operator.block_outputs.repeat_interleave(theta.shape[1]),
             problem.operator.scalar_outputs,
         ]
     )
-    n_params = theta.numel() + coef.numel()
+    n_params = outputs.numel()
     gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
     rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
     for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
@@ -423,11 +472,7 @@ def _solve_normal_equations(problem, params):
         w = problem.weights[rows]
         gram += features.T @ (features * w[:, None])
         rhs += ((problem.targets[rows][:, outputs] * w[:, None]) * features).sum(dim=0)
-    same_output = outputs[:, None] == outputs[None, :]
-    system = gram * same_output + torch.diag(problem.alpha * problem.penalty_mask(theta))
-    factor = torch.linalg.cholesky(system)
-    solution = torch.cholesky_solve(rhs[:, None], factor)[:, 0]
-    _set_flat(params, solution)
+    return gram * (outputs[:, None] == outputs[None, :]), rhs
 
 
 def _solve_cg(problem, params, monitor, *, max_iter, tol):

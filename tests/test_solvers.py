@@ -153,6 +153,36 @@ def test_lstsq_conjugate_gradients_match_direct_solve(monkeypatch):
     assert iterative == pytest.approx(direct, rel=1e-7)
 
 
+def test_direct_ridge_with_early_stopping_keeps_the_penalty_with_the_best_validation_loss():
+    from skglai._solvers import RIDGE_PATH
+
+    problem, start = make_problem("squared", n=200, hidden=(6,), alpha=1e-3)
+    # The start, then one loss per penalty: the third is best, after a worse
+    # second (an iterative solver's early stopping would have stopped there).
+    losses = [1.0, 0.9, 0.95, 0.5, 0.7, 0.6, 0.95, 0.99]
+    monitor = scripted_monitor(losses)
+    params = [p.clone() for p in start]
+    monitor.start(params)
+    n_solved = solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
+    monitor.finish(params)
+    assert n_solved == len(RIDGE_PATH) == len(losses) - 1
+    assert monitor.validation_losses == losses[1:]
+    assert monitor.best_score == pytest.approx(0.5)
+
+    # The kept values are the exact ridge solution at that penalty, not at alpha.
+    for got, want in zip(params, run_lstsq_at(problem, start, 1e-3 * RIDGE_PATH[2])):
+        torch.testing.assert_close(got, want)
+    assert not torch.allclose(params[0], run_lstsq_at(problem, start, 1e-3)[0])
+
+
+def run_lstsq_at(problem, start, alpha):
+    """The direct ridge solution at ``alpha``, without early stopping."""
+    problem.alpha = alpha
+    params = [p.clone() for p in start]
+    solve_lstsq(problem, params, Monitor(tol=0.0, n_iter_no_change=1), max_iter=500, tol=1e-10)
+    return params
+
+
 def test_objective_is_convex_along_random_lines():
     """f(t a + (1-t) b) <= t f(a) + (1-t) f(b): the quantitative loss is convex."""
     problem, start = make_problem("softmax", alpha=1e-2)
