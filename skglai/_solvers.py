@@ -260,6 +260,8 @@ class Monitor:
     def record_candidate(self, loss, params):
         """Record one exact solution of a penalty path: kept when its own
         validation loss is the best so far (with early stopping), never a stop."""
+        if not math.isfinite(loss):
+            raise FloatingPointError("non-finite loss")
         self.loss_curve.append(loss)
         score = self._validate(params, windowed=False)[1] if self.validation is not None else None
         if self.progress is not None:
