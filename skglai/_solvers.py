@@ -258,8 +258,10 @@ class Monitor:
         return False
 
     def record_candidate(self, loss, params):
-        """Record one exact solution of a penalty path: kept when its own
-        validation loss is the best so far (with early stopping), never a stop."""
+        """Record one exact solution (of a penalty path, or the only one): kept
+        when its own validation loss is the best so far (with early stopping),
+        never a stop. For a lone solution this keeps what windowing with the
+        start would: ``(start + it) / 2 < start`` exactly when ``it < start``."""
         if not math.isfinite(loss):
             raise FloatingPointError("non-finite loss")
         self.loss_curve.append(loss)
@@ -446,10 +448,7 @@ def _solve_normal_equations(problem, params, monitor, alphas):
             continue
         _set_flat(params, torch.cholesky_solve(rhs[:, None], factor)[:, 0])
         n_solved += 1
-        if len(alphas) == 1:
-            monitor.record_exact(problem.full_objective(params), params)
-        else:
-            monitor.record_candidate(problem.full_objective(params), params)
+        monitor.record_candidate(problem.full_objective(params), params)
     return n_solved
 
 

@@ -85,7 +85,8 @@ def layer_outputs(net, X, hidden_only=False):
     losses work in (see :mod:`skglai._losses`).
     """
     outputs = [X]
-    for w, b in zip(net.weights[: net.n_hidden_layers], net.biases):
+    hidden = slice(0, net.n_hidden_layers)
+    for w, b in zip(net.weights[hidden], net.biases[hidden]):
         a = outputs[-1]
         z = sparse_matmul(a, w.T) + b if a.is_sparse else torch.addmm(b, a, w.T)
         outputs.append(torch.relu_(z))
