@@ -209,6 +209,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             conditioner.transform(X), targets, sample_weight, loss, torch_dtype(X.dtype), device
         )
         X_t, T_t, w_t = data.training_tensors(train, val)
+        validation = None if val is None else data.tensors(val)
         gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
@@ -218,7 +219,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
                 structure = self._fit_structure(
-                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows
+                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
                 )
             else:
                 net, structure = reuse[0](data.dtype, device), None
@@ -251,9 +252,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 gather_rows,
             )
             scorer = (
-                None
-                if val is None
-                else self._validation_scorer(data.tensors(val), net, operator, loss)
+                None if val is None else self._validation_scorer(validation, net, operator, loss)
             )
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
@@ -386,7 +385,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
         return conditioned_net, paths
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows):
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation):
         n_rows = X_t.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
@@ -405,6 +404,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 generator=generator,
                 gather_rows=gather_rows,
                 progress=progress,
+                validation=validation,
             )
         if not structure.settled:
             warnings.warn(
