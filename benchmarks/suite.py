@@ -67,8 +67,7 @@ def _field(spec, key):
 
 
 def _categories(spec):
-    category = _field(spec, "category")
-    return [category] if isinstance(category, str) else list(category)
+    return list(_field(spec, "categories"))
 
 
 def torch_task(task):
