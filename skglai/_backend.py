@@ -18,6 +18,7 @@ __all__ = [
     "to_numpy",
     "make_generator",
     "sparse_matmul",
+    "sparse_mm",
     "row_gatherer",
 ]
 
@@ -121,16 +122,32 @@ def sparse_matmul(A, B):
     kernel, whose backward torch has long supported.
     """
     if A.device.type == "cpu" and not (B.requires_grad and torch.is_grad_enabled()):
-        return A.to_sparse_csr() @ B.contiguous()
+        return _to_sparse_csr(A) @ B.contiguous()
     return torch.sparse.mm(A, B)
 
 
-# torch warns once per process that CSR tensors are in beta. Let that once
-# happen here, silently, rather than inside the first sparse fit, where it
-# would read as a problem with the user's data.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    torch.zeros(1, 1).to_sparse_csr()
+def sparse_mm(A, B):
+    """``torch.sparse.mm(A, B)``: the COO product, differentiable in both arguments."""
+    return torch.sparse.mm(A, B)
+
+
+_csr_warning_silenced = False
+
+
+def _to_sparse_csr(A):
+    """``A.to_sparse_csr()``, silencing torch's once-per-process "CSR is in beta" warning.
+
+    Left alone it would fire inside the first sparse fit and read as a
+    problem with the user's data.
+    """
+    global _csr_warning_silenced
+    if _csr_warning_silenced:
+        return A.to_sparse_csr()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        csr = A.to_sparse_csr()
+    _csr_warning_silenced = True
+    return csr
 
 
 def make_generator(seed, device):

@@ -27,6 +27,7 @@ from ._backend import (
     make_generator,
     resolve_device,
     row_gatherer,
+    to_numpy,
     to_tensor,
     torch_dtype,
 )
@@ -247,7 +248,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
-        theta, coef = (p.cpu().numpy() for p in params)
+        theta, coef = (to_numpy(p) for p in params)
         fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
         for name, value in target_state.items():
             setattr(self, name, value)
@@ -450,8 +451,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
     def _set_structure_attributes(self, net, structure):
         """The frozen structural net, and the warm-up's record when one ran."""
-        self.structural_coefs_ = [w.T.cpu().numpy().copy() for w in net.weights]
-        self.structural_intercepts_ = [b.cpu().numpy().copy() for b in net.biases]
+        self.structural_coefs_ = [to_numpy(w.T).copy() for w in net.weights]
+        self.structural_intercepts_ = [to_numpy(b).copy() for b in net.biases]
         if structure is not None:
             self.structure_change_ = np.asarray(structure.change_curve)
             self.structure_loss_curve_ = list(structure.loss_curve)
@@ -500,9 +501,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             for start in range(0, X.shape[0], chunk):
                 X_chunk = to_tensor(X[start : start + chunk], dtype, "cpu")
                 acts = operator.activations(compute_gates(net, X_chunk))
-                outputs[start : start + chunk] = operator.forward(
-                    X_chunk, acts, theta, coef
-                ).numpy()
+                outputs[start : start + chunk] = to_numpy(
+                    operator.forward(X_chunk, acts, theta, coef)
+                )
         return outputs
 
     def to_torch(self):

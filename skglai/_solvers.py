@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ._backend import row_gatherer
+from ._backend import row_gatherer, sparse_mm
 from ._losses import loss_and_output_gradient, per_sample_loss
 
 SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
@@ -566,7 +566,7 @@ def _normal_diagonal(problem, params):
         weighted_gamma = block_gamma * weights  # (Q, n): a block per row
         x_sq = X * X
         if X.is_sparse:
-            feature_part = torch.sparse.mm(x_sq.t(), weighted_gamma.T).T
+            feature_part = sparse_mm(x_sq.t(), weighted_gamma.T).T
         else:
             feature_part = weighted_gamma @ x_sq
         diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=1)[:, None]], dim=1)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._backend import row_gatherer, sparse_matmul
+from ._backend import row_gatherer, sparse_matmul, sparse_mm
+from ._fixes import adam_step, fused_adam_step, has_fused_adam, relu_backward
 from ._losses import loss_and_output_gradient
 
 PROBE_SIZE = 2048
@@ -304,38 +305,29 @@ class Adam:
             grad[decayed].add_(self.values[decayed], alpha=weight_decay)
         if self.fused:
             self._step_tensor.fill_(self.n_steps)
-            torch._fused_adam_(
-                [self.values],
-                [grad],
-                [self.m],
-                [self.v],
-                [],
-                [self._step_tensor],
-                lr=self.lr,
-                beta1=self.beta1,
-                beta2=self.beta2,
-                weight_decay=0.0,
-                eps=self.eps,
-                amsgrad=False,
-                maximize=False,
+            fused_adam_step(
+                self.values,
+                grad,
+                self.m,
+                self.v,
+                self._step_tensor,
+                self.lr,
+                self.beta1,
+                self.beta2,
+                self.eps,
             )
             return
-        correction1 = 1 - self.beta1**self.n_steps
-        correction2_sqrt = math.sqrt(1 - self.beta2**self.n_steps)
-        self.m.mul_(self.beta1).add_(grad, alpha=1 - self.beta1)
-        self.v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        denom = (self.v.sqrt() / correction2_sqrt).add_(self.eps)
-        self.values.addcdiv_(self.m, denom, value=-self.lr / correction1)
-
-
-def has_fused_adam(device):
-    """Whether torch has a fused Adam kernel for ``device`` (CUDA; the CPU from torch 2.4)."""
-    if not hasattr(torch, "_fused_adam_"):
-        return False
-    device_type = torch.device(device).type
-    if device_type == "cuda":
-        return True
-    return device_type == "cpu" and torch.torch_version.TorchVersion(torch.__version__) >= (2, 4)
+        adam_step(
+            self.values,
+            grad,
+            self.m,
+            self.v,
+            self.n_steps,
+            self.lr,
+            self.beta1,
+            self.beta2,
+            self.eps,
+        )
 
 
 def backprop(net, params, X, targets, sample_scale, loss):
@@ -351,14 +343,14 @@ def backprop(net, params, X, targets, sample_scale, loss):
     for layer in reversed(range(len(net.weights))):
         a = acts[layer]
         if a.is_sparse:
-            params.weight_grads[layer].copy_(torch.sparse.mm(a.t(), delta).T)
+            params.weight_grads[layer].copy_(sparse_mm(a.t(), delta).T)
         else:
             torch.mm(delta.T, a, out=params.weight_grads[layer])
         torch.sum(delta, dim=0, out=params.bias_grads[layer])
         if layer:
             # ReLU's backward in one kernel; multiplying by the bool mask (a > 0)
             # cost three times as long (promotion to float, then the product).
-            delta = torch.ops.aten.threshold_backward(delta @ net.weights[layer], a, 0)
+            delta = relu_backward(delta @ net.weights[layer], a)
     return values @ sample_scale
 
 
