@@ -57,17 +57,11 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # on: the convex refit overfits fast (it starts at the warm-up's solution),
 # and below it a 10% split is too small to judge by.
 EARLY_STOPPING_AUTO_SAMPLES = 2000
-# batch_size='auto': besides its matmuls a warm-up step costs about 0.5 ms of
-# fixed overhead on a CPU (row gathers, Adam, Python), so fewer, larger steps win (measured
-# in benchmarks/compare.py; 512 with lr 2e-3 matched 200 with lr 1e-3 in
-# accuracy at half the warm-up time on MiniLM and EfficientNet features).
+# batch_size='auto': a warm-up step has a fixed overhead on a CPU (row gathers,
+# Adam, Python), so fewer, larger steps win (see doc/benchmarks.rst).
 AUTO_BATCH_SIZE = 512
-# ... but every epoch takes at least AUTO_MIN_STEPS steps. The warm-up's
-# stopping rule compares epochs, and an epoch of one full-batch Adam step
-# barely moves the net: on iris, wine and diabetes (one step per epoch) the
-# warm-up stopped on an untrained net (diabetes, early stopping, exact
-# ridge: R^2 -0.02; 0.39 with four steps). Four cost digits 7% more fit
-# time than three, eight 17%.
+# ... but every epoch takes at least AUTO_MIN_STEPS steps: the warm-up's
+# stopping rule compares epochs, and one full-batch step barely moves the net.
 AUTO_MIN_STEPS = 4
 # With early stopping, inputs larger than this are not copied into a training
 # subset; the validation rows get zero training weight instead.
@@ -589,8 +583,8 @@ def _is_output_bias(scalar_chains, hidden_sizes):
 def _validation_score(loss, outputs, targets, weights):
     """Accuracy (classification) or R^2 (regression), sample-weighted."""
     if loss == "softmax":
-        # max over the classes of the (K, n) layout: argmax(dim=1) across a short
-        # last dimension took 490 us on 3,000 x 3 here, this 28 (first maximum on ties)
+        # max over the classes of the (K, n) layout: argmax across a short last
+        # dimension is slow on the CPU (first maximum on ties)
         correct = (outputs.T.max(dim=0).indices == targets).to(weights.dtype)
     elif loss == "logistic":
         correct = ((outputs > 0) == (targets > 0.5)).all(dim=1).to(weights.dtype)

@@ -19,15 +19,8 @@ from ._losses import loss_and_output_gradient
 PROBE_SIZE = 2048
 # An epoch counts as calm only once the flip curve has fallen to this
 # fraction of its first epoch's value: before that the net is still
-# learning, however few gates an epoch flips. A slow start (small steps flip
-# few gates at first) thus never passes for a settled structure: on
-# make_classification and make_friedman1 (benchmarks/warmup_length.py) the
-# first epoch flipped 2-4% of the gates and the curve then decayed slowly,
-# so with half as the bar the warm-up stopped while the loss still fell by
-# 4-7% per epoch (accuracy 0.738, R^2 0.870; with a quarter 0.783, 0.899).
-# On the benchmark's embeddings, digits and diamonds the curve falls below a
-# quarter within two to nine epochs and nothing changed. A tenth would keep
-# the tweets' warm-up running into its 2-6% noise floor.
+# learning, however few gates an epoch flips, so a slow start never passes
+# for a settled structure (doc/benchmarks.rst).
 SETTLE_AFTER_FALL = 0.25
 # Once fallen, an epoch is calm below structure_tol, or when its flip
 # fraction is not at least 10% below the lowest so far (a plateau).
@@ -61,12 +54,10 @@ class StructuralNet:
 def init_structural_net(sizes, dtype, device, generator):
     """Weights and biases uniform in ``+-1/sqrt(fan_in)``, as ``torch.nn.Linear`` starts.
 
-    ``sizes`` is ``(n_features, *hidden, n_outputs)``. Measured against
-    Glorot-uniform weights and biases (``MLPClassifier``'s, about 2.3 times
-    larger here), this start gave 0.3 to 0.8 points more test accuracy on the
-    MiniLM tweets over ten splits, and the same on EfficientNet MNIST, digits
-    and diamonds (``benchmarks.compare``'s data). Drawn on the CPU and then
-    moved, so a given seed gives the same net on every device.
+    ``sizes`` is ``(n_features, *hidden, n_outputs)``. This start is no
+    worse than ``MLPClassifier``'s Glorot-uniform one, and better on some
+    data (doc/benchmarks.rst). Drawn on the CPU and then moved, so a given
+    seed gives the same net on every device.
     """
     weights, biases = [], []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -178,8 +169,7 @@ def fit_structure(
     ``SETTLE_AFTER_FALL`` of its first value, and then when its flip
     fraction is below ``tol`` or the curve has plateaued: no more than
     ``PLATEAU_DECREASE`` below the lowest flip fraction seen so far.
-    Minibatch noise keeps flipping a few gates near zero forever (measured:
-    2-6% per epoch on 384-d text embeddings), so a plateau means the
+    Minibatch noise keeps flipping a few gates near zero forever, so a plateau means the
     structure is as settled as the optimiser allows. Stops after
     ``patience`` calm epochs in a row, or after ``max_epochs``. When a batch
     holds every row, the steps are full-batch and deterministic, so fitting
@@ -243,9 +233,8 @@ class FlatParameters:
     With ``transpose_first`` the first layer is stored ``(fan_in, fan_out)``
     and its weight and gradient are transposed views of that slot. Sparse
     input wants this layout: its products ``X @ W.T`` and ``X.T @ delta``
-    then read and write the slot directly, where the usual layout cost a
-    transposing copy of each (65,536 hashed text columns into 50 units: 6
-    and 5.5 ms of a 25 ms warm-up step).
+    then read and write the slot directly, where the usual layout costs a
+    transposing copy of each.
     """
 
     def __init__(self, net, transpose_first=False):
@@ -273,18 +262,16 @@ def _views(flat, like):
 class Adam:
     """Adam (Kingma and Ba, as ``torch.optim.Adam``) on a flat vector, coupled L2.
 
-    ``torch.optim.Adam`` would do, but building one imports ``torch._dynamo``
-    (1.3 s measured here), once per process: that dominated small fits and
-    every joblib worker of a grid search. The L2 penalty ``alpha / (2 W_b)
+    ``torch.optim.Adam`` would do, but building one imports ``torch._dynamo``,
+    slowly, once per process: that dominated small fits and every joblib
+    worker of a grid search. The L2 penalty ``alpha / (2 W_b)
     ||W||^2`` of a batch of weight ``W_b`` enters as weight decay
     ``alpha / W_b`` on the first ``n_decayed`` entries (the weights, not the
     biases): the same gradient, without building the penalty every step.
 
     The update runs as torch's fused Adam kernel where there is one (CUDA,
     and the CPU from torch 2.4): one call instead of seven whole-vector
-    operations, each of which costs several microseconds of dispatch. On
-    the warm-up nets of the benchmarks (3,760 and 19,403 values) a step took
-    9 and 15 us instead of 79 and 119.
+    operations, each of which costs several microseconds of dispatch.
     """
 
     def __init__(self, values, n_decayed, lr, betas=(0.9, 0.999), eps=1e-8, fused=None):
@@ -334,8 +321,8 @@ def backprop(net, params, X, targets, sample_scale, loss):
     """Gradient of ``sum_n scale_n loss_n`` into ``params.grad``; returns that sum.
 
     Written out by hand rather than with autograd: a warm-up step is a few
-    small matmuls, and with autograd's bookkeeping (and per-tensor Adam) an
-    epoch took 1.5 times as long (measured on 384-d embeddings, batch 512).
+    small matmuls, and autograd's bookkeeping (and per-tensor Adam) slowed
+    an epoch markedly.
     """
     acts = layer_outputs(net, X)
     values, grad_out = loss_and_output_gradient(loss, acts[-1], targets)
