@@ -72,13 +72,15 @@ def to_tensor(X, dtype, device):
         indices = np.vstack([coo.row, coo.col]).astype(np.int64)
         return torch.sparse_coo_tensor(
             torch.from_numpy(indices),
-            torch.from_numpy(np.asarray(coo.data)),
+            torch.from_numpy(np.require(coo.data, requirements=["W"])),
             size=coo.shape,
             dtype=dtype,
             device=device,
             check_invariants=False,
         ).coalesce()
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+    # torch cannot share a read-only buffer (a pandas frame's values often
+    # are one): copy those, and share everything else as before.
+    return torch.as_tensor(np.require(X, requirements=["C", "W"]), dtype=dtype, device=device)
 
 
 def to_numpy(tensor):

@@ -1,6 +1,8 @@
 """Working with the estimators in a session: progress output, warnings, repr, metadata routing."""
 
 import re
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -185,3 +187,27 @@ def test_unrequested_sample_weight_is_an_error(digits_split):
         )
         with pytest.raises(ValueError, match="sample_weight"):
             pipe.fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_a_dataframe_fit_and_predict_warn_nothing():
+    """Read-only frame values reach torch without its "not writable" warning.
+
+    torch warns once per process, so this runs in a fresh interpreter.
+    """
+    pytest.importorskip("pandas")
+    code = """
+import warnings
+warnings.simplefilter("error")
+from sklearn.datasets import load_diabetes
+from skglai import GLAIClassifier, GLAIRegressor
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+params = dict(hidden_layer_sizes=(8,), structure_max_epochs=100, random_state=0)
+GLAIRegressor(**params).fit(X, y).predict(X)
+GLAIClassifier(**params).fit(X, y > y.median()).predict_proba(X)
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
