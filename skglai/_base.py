@@ -58,17 +58,11 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # on: the convex refit overfits fast (it starts at the warm-up's solution),
 # and below it a 10% split is too small to judge by.
 EARLY_STOPPING_AUTO_SAMPLES = 2000
-# batch_size='auto': besides its matmuls a warm-up step costs about 0.5 ms of
-# fixed overhead on a CPU (row gathers, Adam, Python), so fewer, larger steps win (measured
-# in benchmarks/compare.py; 512 with lr 2e-3 matched 200 with lr 1e-3 in
-# accuracy at half the warm-up time on MiniLM and EfficientNet features).
+# batch_size='auto': a warm-up step has a fixed overhead on a CPU (row gathers,
+# Adam, Python), so fewer, larger steps win (see doc/benchmarks.rst).
 AUTO_BATCH_SIZE = 512
-# ... but every epoch takes at least AUTO_MIN_STEPS steps. The warm-up's
-# stopping rule compares epochs, and an epoch of one full-batch Adam step
-# barely moves the net: on iris, wine and diabetes (one step per epoch) the
-# warm-up stopped on an untrained net (diabetes, early stopping, exact
-# ridge: R^2 -0.02; 0.39 with four steps). Four cost digits 7% more fit
-# time than three, eight 17%.
+# ... but every epoch takes at least AUTO_MIN_STEPS steps: the warm-up's
+# stopping rule compares epochs, and one full-batch step barely moves the net.
 AUTO_MIN_STEPS = 4
 # With early stopping, inputs larger than this are not copied into a training
 # subset; the validation rows get zero training weight instead.
@@ -256,7 +250,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
-        theta, coef = (p.cpu().numpy() for p in params)
+        theta, coef = (to_numpy(p) for p in params)
         fitted_paths = dataclasses.replace(
             paths, theta=_blocks_to(conditioner.to_raw, theta), coef=coef
         )
@@ -475,8 +469,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
     def _set_structure_attributes(self, net, structure):
         """The frozen structural net, and the warm-up's record when one ran."""
-        self.structural_coefs_ = [w.T.cpu().numpy().copy() for w in net.weights]
-        self.structural_intercepts_ = [b.cpu().numpy().copy() for b in net.biases]
+        self.structural_coefs_ = [to_numpy(w.T).copy() for w in net.weights]
+        self.structural_intercepts_ = [to_numpy(b).copy() for b in net.biases]
         if structure is not None:
             self.structure_change_ = np.asarray(structure.change_curve)
             self.structure_loss_curve_ = list(structure.loss_curve)
@@ -525,9 +519,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             for start in range(0, X.shape[0], chunk):
                 X_chunk = to_tensor(X[start : start + chunk], dtype, "cpu")
                 acts = operator.activations(compute_gates(net, X_chunk))
-                outputs[start : start + chunk] = operator.forward(
-                    X_chunk, acts, theta, coef
-                ).numpy()
+                outputs[start : start + chunk] = to_numpy(
+                    operator.forward(X_chunk, acts, theta, coef)
+                )
         return outputs
 
     def to_torch(self):
@@ -637,8 +631,8 @@ def _is_output_bias(scalar_chains, hidden_sizes):
 def _validation_score(loss, outputs, targets, weights):
     """Accuracy (classification) or R^2 (regression), sample-weighted."""
     if loss == "softmax":
-        # max over the classes of the (K, n) layout: argmax(dim=1) across a short
-        # last dimension took 490 us on 3,000 x 3 here, this 28 (first maximum on ties)
+        # max over the classes of the (K, n) layout: argmax across a short last
+        # dimension is slow on the CPU (first maximum on ties)
         correct = (outputs.T.max(dim=0).indices == targets).to(weights.dtype)
     elif loss == "logistic":
         correct = ((outputs > 0) == (targets > 0.5)).all(dim=1).to(weights.dtype)

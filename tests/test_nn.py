@@ -2,7 +2,6 @@
 
 import io
 import math
-import time
 
 import pytest
 import torch
@@ -280,7 +279,6 @@ def test_torch_compile():
     # backend="aot_eager": traces with dynamo and AOT autograd (forward and
     # backward graphs) without inductor's C++ code generation, to stay fast.
     pytest.importorskip("torch._dynamo")
-    start = time.perf_counter()
     block, X, y = trained_block()
     compiled = torch.compile(block, backend="aot_eager", fullgraph=True)  # no graph breaks
     assert torch.allclose(compiled(X), block(X), atol=1e-6)
@@ -290,7 +288,6 @@ def test_torch_compile():
     assert torch.allclose(out, block(X), atol=1e-6)
     cross_entropy(out, y).backward()
     assert block.theta.grad is not None and x.grad is not None
-    assert time.perf_counter() - start < 60
 
 
 def test_frozen_training_lowers_the_loss_and_keeps_the_gates():
