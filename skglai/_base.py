@@ -400,7 +400,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 progress=progress,
                 validation=validation,
             )
-        if not structure.settled:
+        if not structure.gates_settled:
             warnings.warn(
                 "The structural warm-up reached structure_max_epochs="
                 f"{self.structure_max_epochs} before its gates settled (the last epoch "

@@ -25,11 +25,11 @@ SETTLE_AFTER_FALL = 0.25
 # Once fallen, an epoch is calm below structure_tol, or when its flip
 # fraction is not at least 10% below the lowest so far (a plateau).
 PLATEAU_DECREASE = 0.1
-# Settled gates are not enough: an epoch is calm only once the net has also
-# stopped learning, that is once its loss (on the validation rows when there
-# are any, else the epoch's training loss) fell by less than this fraction
-# of the best loss so far. Flips fall long before a hard problem is learnt.
-LEARNING_DECREASE = 0.01
+# With validation rows, settled gates are not enough: an epoch is calm only
+# once the net has also stopped learning, that is once its validation loss
+# fell by no more than this fraction of the best so far. Flips fall long
+# before a hard problem is learnt.
+LEARNING_DECREASE = 0.0
 
 
 def structural_sizes(hidden_layer_sizes, reduction_factor):
@@ -132,7 +132,7 @@ def is_calm(change, previous, tol):
 
 
 def is_learning(loss, previous, min_decrease):
-    """Whether an epoch's loss fell by at least ``min_decrease`` of the best before it."""
+    """Whether an epoch's loss fell by more than ``min_decrease`` of the best before it."""
     if not previous:
         return True
     return loss < (1.0 - min_decrease) * min(previous)
@@ -150,8 +150,9 @@ class StructureResult:
     net: StructuralNet
     change_curve: list = field(default_factory=list)
     loss_curve: list = field(default_factory=list)
-    judged_loss_curve: list = field(default_factory=list)
+    validation_loss_curve: list = field(default_factory=list)
     settled: bool = False
+    gates_settled: bool = False  # whether the last epoch's gates were calm
 
     @property
     def n_epochs(self):
@@ -198,10 +199,11 @@ def fit_structure(
     with integer sample weights equals fitting on repeated rows.
     ``gather_rows`` selects rows of ``X`` (default: :func:`row_gatherer`).
 
-    An epoch is calm only while the net has also stopped learning: its loss
-    on ``validation`` (``(X, targets, weights)`` of held-out rows; the
-    epoch's training loss without them) fell by less than ``min_decrease``
-    of the best loss of the earlier epochs (default ``LEARNING_DECREASE``).
+    With ``validation`` (``(X, targets, weights)`` of held-out rows), an
+    epoch is calm only once the net has also stopped learning: its
+    validation loss fell by no more than ``min_decrease`` of the best loss
+    of the earlier epochs (default ``LEARNING_DECREASE``). Without it the
+    training loss would always count as learning.
     """
     min_decrease = LEARNING_DECREASE if min_decrease is None else min_decrease
     gather_rows = gather_rows or row_gatherer(X)
@@ -234,11 +236,14 @@ def fit_structure(
         gates = probe_gates(net, X_probe)
         change = flip_fraction(previous_gates, gates, w_probe)
         previous_gates = gates
-        judged = epoch_loss if validation is None else mean_loss(net, *validation, loss)
-        learning = is_learning(judged, result.judged_loss_curve, min_decrease)
-        calm = is_calm(change, result.change_curve, tol) and not learning
+        gates_calm = is_calm(change, result.change_curve, tol)
+        calm = gates_calm
+        if validation is not None:
+            judged = mean_loss(net, *validation, loss)
+            calm = calm and not is_learning(judged, result.validation_loss_curve, min_decrease)
+            result.validation_loss_curve.append(judged)
         calm_epochs = calm_epochs + 1 if calm else 0
-        result.judged_loss_curve.append(judged)
+        result.gates_settled = gates_calm
         result.loss_curve.append(epoch_loss)
         result.change_curve.append(change)
         if progress is not None:
