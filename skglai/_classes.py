@@ -5,6 +5,7 @@ regressor standardises targets. Everything else is shared.
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -101,7 +102,11 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Print progress when positive.
     warm_start : bool, default=False
         Reuse the fitted structure and paths and continue the convex phase
-        from the fitted path values.
+        from the fitted path values. When the structure no longer fits (a
+        changed ``hidden_layer_sizes``, ``reduction_factor`` or
+        ``param_budget``, number of features or classes), the fit starts
+        afresh, as ``MLPClassifier`` ignores a previous state of other
+        shapes; ``n_params_ <= param_budget_`` always holds.
 
     Attributes
     ----------
@@ -171,6 +176,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         **BaseGLAI._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _private_fitted = ("_multilabel",)
 
     def __init__(
         self,
@@ -244,7 +250,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
                 f"got only one class: {classes[0]!r}."
             )
         if self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+            sample_weight = sample_weight * _class_weights(self.class_weight, y)
         state = {"classes_": classes, "_multilabel": False}
         if len(classes) == 2:
             return encoded[:, None].astype(np.float64), "logistic", sample_weight, state
@@ -264,8 +270,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         scores : ndarray of shape (n_samples,) for binary problems, else (n_samples, n_outputs)
         """
-        scores = self._raw_outputs(X)
-        return scores.ravel() if self._is_binary else scores
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        return scores.ravel() if model._is_binary else scores
 
     @property
     def _is_binary(self):
@@ -282,12 +289,13 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
-        scores = self._raw_outputs(X)
-        if self._multilabel:
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        if model._multilabel:
             return (scores > 0).astype(int)
-        if self._is_binary:
-            return self.classes_[(scores.ravel() > 0).astype(int)]
-        return self.classes_[scores.argmax(axis=1)]
+        if model._is_binary:
+            return model.classes_[(scores.ravel() > 0).astype(int)]
+        return model.classes_[scores.argmax(axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -301,10 +309,12 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         proba : ndarray of shape (n_samples, n_classes)
             For multilabel targets, the probability of each label.
         """
-        scores = self._raw_outputs(X)
-        if self._multilabel:
+        model = self._fitted_view()
+        # float64: expit saturates to exactly 1 from 17 in float32, from 37 in float64
+        scores = model._raw_outputs(X).astype(np.float64, copy=False)
+        if model._multilabel:
             return expit(scores)
-        if self._is_binary:
+        if model._is_binary:
             p = expit(scores.ravel())
             return np.column_stack([1 - p, p])
         return softmax(scores, axis=1)
@@ -336,11 +346,41 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
 def _check_label_types(y):
     """Labels must be all strings or all numbers (numpy cannot even sort a mix)."""
     if y.dtype == object:
-        kinds = {isinstance(label, str) for label in y.ravel()}
+        kinds = {_label_kind(label) for label in y.ravel()}
+        if "None" in kinds:
+            raise ValueError("y contains None labels: every sample needs a class label.")
         if len(kinds) > 1:
             raise ValueError(
-                "Mix of label input types (string and number) in y: use labels of one type."
+                f"Mix of label input types ({' and '.join(sorted(kinds))}) in y: use "
+                "labels of one type."
             )
+
+
+def _label_kind(label):
+    if label is None:
+        return "None"
+    return "string" if isinstance(label, str) else "number"
+
+
+def _class_weights(class_weight, y):
+    """Per-sample weights from ``class_weight``: finite, non-negative, not all zero."""
+    if isinstance(class_weight, dict):
+        bad = {
+            k: v
+            for k, v in class_weight.items()
+            if isinstance(v, bool) or not isinstance(v, Real) or not (np.isfinite(v) and v >= 0)
+        }
+        if bad:
+            raise ValueError(
+                f"class_weight must map classes to finite non-negative numbers; got {bad!r}."
+            )
+    weights = compute_sample_weight(class_weight, y)
+    if not weights.sum() > 0:
+        raise ValueError(
+            f"class_weight={class_weight!r} gives every sample a zero weight: at least "
+            "one class present in y needs a positive weight."
+        )
+    return weights
 
 
 class GLAIRegressor(RegressorMixin, BaseGLAI):
@@ -409,7 +449,10 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     verbose : int, default=0
         Print progress when positive.
     warm_start : bool, default=False
-        Continue from the fitted structure and path values.
+        Continue from the fitted structure and path values; a fit whose
+        structure no longer fits (changed ``hidden_layer_sizes``,
+        ``reduction_factor``, ``param_budget``, features or targets) starts
+        afresh, as in :class:`GLAIClassifier`.
 
     Attributes
     ----------
@@ -461,6 +504,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
     """
 
     _y_numeric = True
+    _private_fitted = ("_y_mean", "_y_scale", "_y_1d")
     # early_stopping='auto' holds out from fewer samples than for classifiers:
     # the convex optimum of a small squared-error problem overfits far worse
     # than an MLP does (diabetes, 330 training rows, eight splits: R^2 -0.80
@@ -517,11 +561,28 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         y = np.asarray(y, dtype=np.float64)
         targets = y.reshape(len(y), -1)
         w = sample_weight / sample_weight.sum()
-        mean = w @ targets
-        scale = np.sqrt(w @ (targets - mean) ** 2)
-        scale[scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)] = 1.0
-        state = {"_y_mean": mean, "_y_scale": scale, "_y_1d": y.ndim == 1}
-        return (targets - mean) / scale, "squared", sample_weight, state
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = w @ targets
+            centred = targets - mean
+            # The standard deviation through the largest deviation, so that
+            # squares neither overflow (1e160) nor underflow (1e-170).
+            peak = np.abs(centred).max(axis=0)
+            safe_peak = np.where(peak > 0, peak, 1.0)
+            scale = peak * np.sqrt(w @ (centred / safe_peak) ** 2)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                "y is too large to standardise in float64 (its mean or spread "
+                "overflows); rescale the targets."
+            )
+        # A column constant up to rounding is predicted as its mean exactly.
+        constant = scale <= 1e-12 * np.abs(mean)
+        fit_scale = np.where(constant, 1.0, scale)
+        state = {
+            "_y_mean": mean,
+            "_y_scale": np.where(constant, 0.0, scale),
+            "_y_1d": y.ndim == 1,
+        }
+        return np.where(constant, 0.0, centred / fit_scale), "squared", sample_weight, state
 
     def predict(self, X):
         """Predicted targets.
@@ -534,8 +595,9 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        outputs = self._raw_outputs(X) * self._y_scale + self._y_mean
-        return outputs.ravel() if self._y_1d else outputs
+        model = self._fitted_view()
+        outputs = model._raw_outputs(X) * model._y_scale + model._y_mean
+        return outputs.ravel() if model._y_1d else outputs
 
     def _output_affine(self):
         return self._y_scale, self._y_mean
