@@ -307,13 +307,16 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            For multilabel targets, the probability of each label.
+            For multilabel targets, the probability of each label, in float64
+            and strictly between 0 and 1.
         """
         model = self._fitted_view()
-        # float64: expit saturates to exactly 1 from 17 in float32, from 37 in float64
-        scores = model._raw_outputs(X).astype(np.float64, copy=False)
+        scores = model._raw_outputs(X)
         if model._multilabel:
-            return expit(scores)
+            # Each label's probability stays strictly inside (0, 1) (expit rounds
+            # to exactly 1 from a score of 17 in float32, 37 in float64).
+            proba = expit(scores.astype(np.float64))
+            return np.clip(proba, np.finfo(np.float64).tiny, 1 - np.finfo(np.float64).epsneg)
         if model._is_binary:
             p = expit(scores.ravel())
             return np.column_stack([1 - p, p])
@@ -563,6 +566,8 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         w = sample_weight / sample_weight.sum()
         with np.errstate(over="ignore", invalid="ignore"):
             mean = w @ targets
+            # an exactly constant column is its value (a weighted mean may round off it)
+            mean = np.where((targets == targets[:1]).all(axis=0), targets[0], mean)
             centred = targets - mean
             # The standard deviation through the largest deviation, so that
             # squares neither overflow (1e160) nor underflow (1e-170).
