@@ -21,6 +21,7 @@ __all__ = [
     "sparse_matmul",
     "row_gatherer",
     "import_torch_optim",
+    "cuda_free_memory",
 ]
 
 
@@ -140,6 +141,14 @@ def make_generator(seed, device):
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
+
+
+def cuda_free_memory(device):
+    """Free bytes on a CUDA device, or None when the driver cannot tell."""
+    try:
+        return int(torch.cuda.mem_get_info(device)[0])
+    except (RuntimeError, AssertionError):
+        return None
 
 
 def import_torch_optim():

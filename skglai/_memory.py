@@ -11,8 +11,7 @@ every training row, and the path values with the solvers' vectors.
 import math
 import os
 
-import torch
-
+from ._backend import cuda_free_memory
 from ._pruning import mlp_param_count
 
 # Copies of the warm-up net's parameters alive at once: values, gradient,
@@ -40,13 +39,10 @@ def fit_memory_estimate(n_samples, n_features, structural_hidden, n_outputs, bud
     return {"hidden_layer_sizes": net, "param_budget": paths, "X": gates}
 
 
-def available_memory(device):
-    """Bytes free for a fit on ``device``, or None when it cannot be told."""
-    if device.type == "cuda":
-        try:
-            return int(torch.cuda.mem_get_info(device)[0])
-        except (RuntimeError, AssertionError):
-            return None
+def available_memory(device=None):
+    """Bytes free on ``device`` (a torch.device; None: the host), or None when unknown."""
+    if device is not None and device.type == "cuda":
+        return cuda_free_memory(device)
     try:
         with open("/proc/meminfo") as f:
             for line in f:

@@ -34,7 +34,6 @@ import zipfile
 from numbers import Integral
 
 import numpy as np
-import torch
 
 from ._classes import GLAIClassifier, GLAIRegressor
 from ._memory import available_memory
@@ -287,7 +286,7 @@ def _declared_arrays(meta, names, path):
         spec[name] = (dtype, tuple(shape))
         total += math.prod(shape) * dtype.itemsize
     cap = MAX_LOAD_BYTES
-    free = available_memory(torch.device("cpu"))
+    free = available_memory()
     if free is not None:
         cap = min(cap, free // 2)
     if total > cap:
