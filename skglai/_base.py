@@ -28,9 +28,11 @@ from ._backend import (
     make_generator,
     resolve_device,
     row_gatherer,
+    to_numpy,
     to_tensor,
     torch_dtype,
 )
+from ._conditioning import CONDITIONINGS, InputConditioner
 from ._losses import per_sample_loss
 from ._memory import check_fit_memory, fit_memory_estimate
 from ._paths import PathOperator, compute_gates, structural_path_set
@@ -88,6 +90,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         "structure_max_epochs": [Interval(Integral, 1, None, closed="left")],
         "structure_tol": [Interval(Real, 0, 1, closed="both")],
         "structure_patience": [Interval(Integral, 1, None, closed="left")],
+        "input_conditioning": [StrOptions(set(CONDITIONINGS))],
         "solver": [StrOptions({"auto", "lbfgs", "adam", "sgd", "lstsq"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -113,6 +116,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         structure_max_epochs=30,
         structure_tol=0.01,
         structure_patience=1,
+        input_conditioning="standard",
         solver="auto",
         alpha=1e-4,
         batch_size="auto",
@@ -133,6 +137,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self.structure_max_epochs = structure_max_epochs
         self.structure_tol = structure_tol
         self.structure_patience = structure_patience
+        self.input_conditioning = input_conditioning
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -216,33 +221,40 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         n_outputs = targets.shape[1] if loss != "softmax" else len(target_state["classes_"])
         budget = self._budget(X.shape[1], hidden, n_outputs)
         check_solver(self.solver, loss)
-        reuse = self._reusable_state(X.shape[1], n_outputs, target_state, hidden, budget)
-        if reuse is None:
-            parts = fit_memory_estimate(
-                X.shape[0],
-                X.shape[1],
-                structural_sizes(hidden, self.reduction_factor),
-                n_outputs,
-                budget,
-                X.dtype.itemsize,
-            )
-            check_fit_memory(parts, device, self.param_budget == "mlp")
+        parts = fit_memory_estimate(
+            X.shape[0],
+            X.shape[1],
+            structural_sizes(hidden, self.reduction_factor),
+            n_outputs,
+            budget,
+            X.dtype.itemsize,
+        )
+        check_fit_memory(parts, device, self.param_budget == "mlp")
         if self.solver in ("adam", "sgd"):
             import_torch_optim()  # before any work, so an interrupt cannot leave it half done
         rng = check_random_state(self.random_state)
         train, val = self._split(y, rng)
         generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
-        data = _FitData(X, targets, sample_weight, loss, torch_dtype(X.dtype), device)
+        conditioner = InputConditioner.fit(
+            X, _training_weights(sample_weight, val), self.input_conditioning
+        )
+        data = _FitData(
+            conditioner.transform(X), targets, sample_weight, loss, torch_dtype(X.dtype), device
+        )
         X_t, T_t, w_t = data.training_tensors(train, val)
+        validation = None if val is None else data.tensors(val)
         gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
         with _timed(times, "structure"):
+            reuse = self._reusable_state(
+                X.shape[1], n_outputs, target_state, conditioner, hidden, budget
+            )
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
                 structure = self._fit_structure(
-                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows
+                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
                 )
             else:
                 net, structure = reuse[0](data.dtype, device), None
@@ -275,14 +287,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 gather_rows,
             )
             scorer = (
-                None
-                if val is None
-                else self._validation_scorer(data.tensors(val), net, operator, loss)
+                None if val is None else self._validation_scorer(validation, net, operator, loss)
             )
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
         theta, coef = (p.cpu().numpy() for p in params)
-        fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
+        fitted_paths = dataclasses.replace(
+            paths, theta=_blocks_to(conditioner.to_raw, theta), coef=coef
+        )
+        net = _first_layer_to(conditioner.to_raw, net)
         for name, value in target_state.items():
             setattr(self, name, value)
         self._set_structure_attributes(net, structure)
@@ -387,11 +400,13 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return n_samples >= self._early_stopping_auto_samples
         return bool(self.early_stopping)
 
-    def _reusable_state(self, n_features, n_outputs, target_state, hidden, budget):
+    def _reusable_state(self, n_features, n_outputs, target_state, conditioner, hidden, budget):
         """With warm_start, the previous structure and paths when they still fit.
 
         Changed data shapes, classes, structural sizes or budget start a
-        fresh fit, so ``n_params_ <= param_budget_`` always holds.
+        fresh fit, so ``n_params_ <= param_budget_`` always holds. The
+        fitted values are stored for raw input; they come back in the
+        conditioned coordinates of this fit.
         """
         if not (self.warm_start and hasattr(self, "paths_")):
             return None
@@ -406,9 +421,17 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             self.classes_, target_state["classes_"]
         ):
             return None
-        return self._structural_net, self.paths_  # the net is built on the fit's device
+        to_conditioned = conditioner.to_conditioned
+        paths = dataclasses.replace(
+            self.paths_, theta=_blocks_to(to_conditioned, self.paths_.theta)
+        )
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows):
+        def conditioned_net(dtype, device):  # built on the fit's device
+            return _first_layer_to(to_conditioned, self._structural_net(dtype, device))
+
+        return conditioned_net, paths
+
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation):
         n_rows = X_t.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
@@ -427,6 +450,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 generator=generator,
                 gather_rows=gather_rows,
                 progress=progress,
+                validation=validation,
             )
         if not structure.settled:
             warnings.warn(
@@ -632,6 +656,30 @@ def _target_tensor(targets, loss, dtype, device):
     if loss == "softmax":
         return torch.as_tensor(targets.ravel(), dtype=torch.int64, device=device)
     return torch.as_tensor(targets, dtype=dtype, device=device)
+
+
+def _training_weights(sample_weight, val):
+    """Sample weights with the validation rows at zero."""
+    if val is None:
+        return sample_weight
+    weights = sample_weight.copy()
+    weights[val] = 0
+    return weights
+
+
+def _blocks_to(change, theta):
+    """Path blocks ``[w, b]`` (Q, D+1) mapped by a first-layer change of coordinates."""
+    weights, bias = change(theta[:, :-1], theta[:, -1])
+    return np.concatenate([weights, bias[:, None]], axis=1)
+
+
+def _first_layer_to(change, net):
+    """A copy of ``net`` whose first layer is mapped by a change of coordinates."""
+    weight, bias = (to_numpy(t) for t in (net.weights[0], net.biases[0]))
+    weight, bias = change(weight, bias)
+    like = net.weights[0]
+    first = [torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in (weight, bias)]
+    return StructuralNet([first[0], *net.weights[1:]], [first[1], *net.biases[1:]])
 
 
 def _is_output_bias(scalar_chains, hidden_sizes):

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ._backend import row_gatherer, sparse_matmul
-from ._losses import loss_and_output_gradient
+from ._losses import loss_and_output_gradient, per_sample_loss
 
 PROBE_SIZE = 2048
 # An epoch counts as calm only once the flip curve has fallen to this
@@ -31,6 +31,11 @@ SETTLE_AFTER_FALL = 0.25
 # Once fallen, an epoch is calm below structure_tol, or when its flip
 # fraction is not at least 10% below the lowest so far (a plateau).
 PLATEAU_DECREASE = 0.1
+# Settled gates are not enough: an epoch is calm only once the net has also
+# stopped learning, that is once its loss (on the validation rows when there
+# are any, else the epoch's training loss) fell by less than this fraction
+# of the best loss so far. Flips fall long before a hard problem is learnt.
+LEARNING_DECREASE = 0.01
 
 
 def structural_sizes(hidden_layer_sizes, reduction_factor):
@@ -134,11 +139,26 @@ def is_calm(change, previous, tol):
     return change < tol or change > (1.0 - PLATEAU_DECREASE) * lowest
 
 
+def is_learning(loss, previous, min_decrease):
+    """Whether an epoch's loss fell by at least ``min_decrease`` of the best before it."""
+    if not previous:
+        return True
+    return loss < (1.0 - min_decrease) * min(previous)
+
+
+def mean_loss(net, X, targets, weights, loss):
+    """The net's weighted mean loss on the rows ``X``."""
+    with torch.no_grad():
+        values = per_sample_loss(loss, mlp_forward(net, X), targets)
+        return float(values @ weights / weights.sum())
+
+
 @dataclass
 class StructureResult:
     net: StructuralNet
     change_curve: list = field(default_factory=list)
     loss_curve: list = field(default_factory=list)
+    judged_loss_curve: list = field(default_factory=list)
     settled: bool = False
 
     @property
@@ -170,6 +190,8 @@ def fit_structure(
     generator,
     gather_rows=None,
     progress=None,
+    validation=None,
+    min_decrease=LEARNING_DECREASE,
 ):
     """Train ``net`` in place with minibatch Adam until its gates are stable.
 
@@ -184,6 +206,11 @@ def fit_structure(
     holds every row, the steps are full-batch and deterministic, so fitting
     with integer sample weights equals fitting on repeated rows.
     ``gather_rows`` selects rows of ``X`` (default: :func:`row_gatherer`).
+
+    An epoch is calm only while the net has also stopped learning: its loss
+    on ``validation`` (``(X, targets, weights)`` of held-out rows; the
+    epoch's training loss without them) fell by less than ``min_decrease``
+    of the best loss of the earlier epochs.
     """
     gather_rows = gather_rows or row_gatherer(X)
     params = FlatParameters(net, transpose_first=X.is_sparse)
@@ -215,7 +242,11 @@ def fit_structure(
         gates = probe_gates(net, X_probe)
         change = flip_fraction(previous_gates, gates, w_probe)
         previous_gates = gates
-        calm_epochs = calm_epochs + 1 if is_calm(change, result.change_curve, tol) else 0
+        judged = epoch_loss if validation is None else mean_loss(net, *validation, loss)
+        learning = is_learning(judged, result.judged_loss_curve, min_decrease)
+        calm = is_calm(change, result.change_curve, tol) and not learning
+        calm_epochs = calm_epochs + 1 if calm else 0
+        result.judged_loss_curve.append(judged)
         result.loss_curve.append(epoch_loss)
         result.change_curve.append(change)
         if progress is not None:

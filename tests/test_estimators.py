@@ -134,8 +134,9 @@ def test_float32_stays_float32(small_classification):
 def test_sparse_input_matches_dense(small_classification, fmt, solver):
     X, y = small_classification
     X = np.where(np.abs(X) < 0.5, 0.0, X)
-    dense = GLAIClassifier(**FAST, solver=solver).fit(X, y)
-    sparse = GLAIClassifier(**FAST, solver=solver).fit(sp.csr_matrix(X).asformat(fmt), y)
+    params = dict(FAST, solver=solver, input_conditioning="none")  # the same coordinates
+    dense = GLAIClassifier(**params).fit(X, y)
+    sparse = GLAIClassifier(**params).fit(sp.csr_matrix(X).asformat(fmt), y)
     np.testing.assert_allclose(
         sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), rtol=1e-6, atol=1e-8
     )
@@ -149,10 +150,11 @@ def test_sparse_chunks_gathered_each_pass_match_dense(monkeypatch):
     X = rng.randn(700, 6)  # three chunks of at most 256 rows
     y = (X[:, 0] - X[:, 1] > 0).astype(int)
     X = np.where(np.abs(X) < 0.5, 0.0, X)
-    dense = GLAIClassifier(**FAST).fit(X, y)
+    params = dict(FAST, input_conditioning="none")  # the same coordinates
+    dense = GLAIClassifier(**params).fit(X, y)
     monkeypatch.setattr(solvers, "CHUNK_ELEMENTS", 1)  # chunks of 256 rows
     monkeypatch.setattr(solvers, "CACHE_ELEMENTS", 0)  # none cached
-    sparse = GLAIClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    sparse = GLAIClassifier(**params).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(
         sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), rtol=1e-6, atol=1e-8
     )
