@@ -218,6 +218,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         hidden = self._hidden_sizes()
         device = resolve_device(self.device)
         targets, loss, sample_weight, target_state = self._encode_targets(y, sample_weight)
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight and class_weight together give every sample a zero "
+                "weight: at least one sample needs a positive weight."
+            )
         n_outputs = targets.shape[1] if loss != "softmax" else len(target_state["classes_"])
         budget = self._budget(X.shape[1], hidden, n_outputs)
         check_solver(self.solver, loss)

@@ -145,3 +145,10 @@ def test_boolean_param_budget_is_rejected():
 def test_bad_class_weights_are_rejected(class_weight, message):
     with pytest.raises(ValueError, match=message):
         GLAIClassifier(**FAST, class_weight=class_weight).fit(X, y)
+
+
+def test_sample_and_class_weights_that_cancel_are_rejected():
+    # each is fine alone; together they leave no weight (a ZeroDivisionError in the warm-up)
+    sample_weight = (y == 1).astype(float)
+    with pytest.raises(ValueError, match="together give every sample a zero weight"):
+        GLAIClassifier(**FAST, class_weight={0: 1.0, 1: 0.0}).fit(X, y, sample_weight)
