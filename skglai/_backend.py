@@ -5,6 +5,7 @@ into tensors (and back) live here, so the rest of the package never has to
 guess where a tensor lives or what precision it carries.
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -20,6 +21,8 @@ __all__ = [
     "sparse_matmul",
     "sparse_mm",
     "row_gatherer",
+    "import_torch_optim",
+    "cuda_free_memory",
 ]
 
 
@@ -151,3 +154,37 @@ def make_generator(seed, device):
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
+
+
+def cuda_free_memory(device):
+    """Free bytes on a CUDA device, or None when the driver cannot tell."""
+    try:
+        return int(torch.cuda.mem_get_info(device)[0])
+    except (RuntimeError, AssertionError):
+        return None
+
+
+def import_torch_optim():
+    """Run the lazy imports of ``torch.optim``'s optimizers now, whole or not at all.
+
+    The first optimizer a process builds imports ``torch._dynamo`` and, with
+    it, sympy (seconds). A KeyboardInterrupt in the middle of that import
+    left sympy half-initialised, and every later fit in the process failed
+    (``module 'sympy' has no attribute 'core'``). So the import runs here,
+    before a fit touches any state, and an interrupted import takes back
+    every module it added, so that the next call imports them afresh.
+    """
+    if _OPTIM_READY:
+        return
+    before = set(sys.modules)
+    try:
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
+    except BaseException:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        raise
+    _OPTIM_READY.append(True)
+
+
+_OPTIM_READY = []

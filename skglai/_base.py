@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._backend import (
+    import_torch_optim,
     make_generator,
     resolve_device,
     row_gatherer,
@@ -33,6 +34,7 @@ from ._backend import (
 )
 from ._conditioning import CONDITIONINGS, InputConditioner
 from ._losses import per_sample_loss
+from ._memory import check_fit_memory, fit_memory_estimate
 from ._paths import PathOperator, compute_gates, structural_path_set
 from ._progress import phase_progress
 from ._pruning import center_softmax_outputs, min_budget, mlp_param_count, select_paths
@@ -176,23 +178,59 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
-        snapshot = dict(self.__dict__)
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            # A failed refit leaves the previous model exactly as it was.
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        # The fit runs on a detached copy and its fitted state replaces this
+        # estimator's in one assignment: a concurrent predict (which reads one
+        # snapshot, see _fitted_view) sees the old model or the new one, and a
+        # failed or interrupted refit leaves the old one untouched.
+        new = self._detached_copy()
+        new._fit(X, y, sample_weight)
+        fitted = {k: v for k, v in vars(new).items() if self._is_fitted_name(k)}
+        kept = {k: v for k, v in vars(self).items() if not self._is_fitted_name(k)}
+        self.__dict__ = {**kept, **fitted}
+        return self
+
+    # Fitted state whose names do not end in "_" (set by the subclasses).
+    _private_fitted = ()
+
+    @classmethod
+    def _is_fitted_name(cls, name):
+        return (name.endswith("_") and not name.startswith("__")) or name in cls._private_fitted
+
+    def _detached_copy(self):
+        """The same class with a copy of this instance's attributes (one atomic dict copy)."""
+        copy = object.__new__(type(self))
+        copy.__dict__ = self.__dict__.copy()
+        return copy
+
+    def _fitted_view(self):
+        """A consistent snapshot of the fitted model for one predict call."""
+        check_is_fitted(self)
+        return self._detached_copy()
 
     def _fit(self, X, y, sample_weight):
         X, y, sample_weight = self._validate_fit_inputs(X, y, sample_weight)
         hidden = self._hidden_sizes()
         device = resolve_device(self.device)
         targets, loss, sample_weight, target_state = self._encode_targets(y, sample_weight)
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight and class_weight together give every sample a zero "
+                "weight: at least one sample needs a positive weight."
+            )
         n_outputs = targets.shape[1] if loss != "softmax" else len(target_state["classes_"])
         budget = self._budget(X.shape[1], hidden, n_outputs)
         check_solver(self.solver, loss)
+        parts = fit_memory_estimate(
+            X.shape[0],
+            X.shape[1],
+            structural_sizes(hidden, self.reduction_factor),
+            n_outputs,
+            budget,
+            X.dtype.itemsize,
+        )
+        check_fit_memory(parts, device, self.param_budget == "mlp")
+        if self.solver in ("adam", "sgd"):
+            import_torch_optim()  # before any work, so an interrupt cannot leave it half done
         rng = check_random_state(self.random_state)
         train, val = self._split(y, rng)
         generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
@@ -208,7 +246,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         times = {}
 
         with _timed(times, "structure"):
-            reuse = self._reusable_state(X.shape[1], n_outputs, target_state, conditioner)
+            reuse = self._reusable_state(
+                X.shape[1], n_outputs, target_state, conditioner, hidden, budget
+            )
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
@@ -312,6 +352,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return tuple(int(h) for h in hidden)
 
     def _budget(self, n_features, hidden, n_outputs):
+        if isinstance(self.param_budget, (bool, np.bool_)):
+            raise ValueError(
+                f"param_budget must be 'mlp' or a positive int; got {self.param_budget!r}."
+            )
         budget = (
             mlp_param_count(n_features, hidden, n_outputs)
             if self.param_budget == "mlp"
@@ -345,7 +389,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         except ValueError as exc:
             raise ValueError(
-                f"early_stopping=True could not hold out validation_fraction="
+                f"early_stopping={self.early_stopping!r} could not hold out validation_fraction="
                 f"{self.validation_fraction} of {y.shape[0]} samples: {exc}"
             ) from exc
         return np.sort(train), np.sort(val)
@@ -355,15 +399,22 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return n_samples >= self._early_stopping_auto_samples
         return bool(self.early_stopping)
 
-    def _reusable_state(self, n_features, n_outputs, target_state, conditioner):
+    def _reusable_state(self, n_features, n_outputs, target_state, conditioner, hidden, budget):
         """With warm_start, the previous structure and paths when they still fit.
 
-        The fitted values are stored for raw input; they come back in the
+        Changed data shapes, classes, structural sizes or budget start a
+        fresh fit, so ``n_params_ <= param_budget_`` always holds. The
+        fitted values are stored for raw input; they come back in the
         conditioned coordinates of this fit.
         """
         if not (self.warm_start and hasattr(self, "paths_")):
             return None
         if self.n_outputs_ != n_outputs or self.structural_coefs_[0].shape[0] != n_features:
+            return None
+        fitted_hidden = tuple(w.shape[1] for w in self.structural_coefs_[:-1])
+        if fitted_hidden != structural_sizes(hidden, self.reduction_factor):
+            return None
+        if self.param_budget_ != budget:
             return None
         if "classes_" in target_state and not np.array_equal(
             self.classes_, target_state["classes_"]
@@ -522,6 +573,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 outputs[start : start + chunk] = to_numpy(
                     operator.forward(X_chunk, acts, theta, coef)
                 )
+        if not np.isfinite(outputs).all():
+            raise ValueError(
+                f"The model's outputs overflowed ({outputs.dtype} arithmetic) on some rows "
+                "of X: their values are far outside the range seen in training. Check "
+                "the input's scale."
+            )
         return outputs
 
     def to_torch(self):
@@ -533,15 +590,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             Computes the same outputs as :meth:`decision_function` (classifier,
             as a 2-d array) or :meth:`predict` (regressor).
         """
-        check_is_fitted(self)
+        model = self._fitted_view()
         from .nn import GLAIPathModel
 
-        scale, offset = self._output_affine()
+        scale, offset = model._output_affine()
         return GLAIPathModel.from_arrays(
-            self.structural_coefs_,
-            self.structural_intercepts_,
-            self.paths_,
-            self.n_outputs_,
+            model.structural_coefs_,
+            model.structural_intercepts_,
+            model.paths_,
+            model.n_outputs_,
             scale,
             offset,
         )

@@ -5,6 +5,7 @@ regressor standardises targets. Everything else is shared.
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,6 +88,7 @@ True""",
         **BaseGLAI._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _private_fitted = ("_multilabel",)
 
     def __init__(
         self,
@@ -162,7 +164,7 @@ True""",
                 f"got only one class: {classes[0]!r}."
             )
         if self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+            sample_weight = sample_weight * _class_weights(self.class_weight, y)
         state = {"classes_": classes, "_multilabel": False}
         if len(classes) == 2:
             return encoded[:, None].astype(np.float64), "logistic", sample_weight, state
@@ -182,8 +184,9 @@ True""",
         -------
         scores : ndarray of shape (n_samples,) for binary problems, else (n_samples, n_outputs)
         """
-        scores = self._raw_outputs(X)
-        return scores.ravel() if self._is_binary else scores
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        return scores.ravel() if model._is_binary else scores
 
     @property
     def _is_binary(self):
@@ -200,12 +203,13 @@ True""",
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
-        scores = self._raw_outputs(X)
-        if self._multilabel:
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        if model._multilabel:
             return (scores > 0).astype(int)
-        if self._is_binary:
-            return self.classes_[(scores.ravel() > 0).astype(int)]
-        return self.classes_[scores.argmax(axis=1)]
+        if model._is_binary:
+            return model.classes_[(scores.ravel() > 0).astype(int)]
+        return model.classes_[scores.argmax(axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -217,12 +221,17 @@ True""",
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            For multilabel targets, the probability of each label.
+            For multilabel targets, the probability of each label, in float64
+            and strictly between 0 and 1.
         """
-        scores = self._raw_outputs(X)
-        if self._multilabel:
-            return expit(scores)
-        if self._is_binary:
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        if model._multilabel:
+            # Each label's probability stays strictly inside (0, 1) (expit rounds
+            # to exactly 1 from a score of 17 in float32, 37 in float64).
+            proba = expit(scores.astype(np.float64))
+            return np.clip(proba, np.finfo(np.float64).tiny, 1 - np.finfo(np.float64).epsneg)
+        if model._is_binary:
             p = expit(scores.ravel())
             return np.column_stack([1 - p, p])
         return softmax(scores, axis=1)
@@ -254,11 +263,41 @@ True""",
 def _check_label_types(y):
     """Labels must be all strings or all numbers (numpy cannot even sort a mix)."""
     if y.dtype == object:
-        kinds = {isinstance(label, str) for label in y.ravel()}
+        kinds = {_label_kind(label) for label in y.ravel()}
+        if "None" in kinds:
+            raise ValueError("y contains None labels: every sample needs a class label.")
         if len(kinds) > 1:
             raise ValueError(
-                "Mix of label input types (string and number) in y: use labels of one type."
+                f"Mix of label input types ({' and '.join(sorted(kinds))}) in y: use "
+                "labels of one type."
             )
+
+
+def _label_kind(label):
+    if label is None:
+        return "None"
+    return "string" if isinstance(label, str) else "number"
+
+
+def _class_weights(class_weight, y):
+    """Per-sample weights from ``class_weight``: finite, non-negative, not all zero."""
+    if isinstance(class_weight, dict):
+        bad = {
+            k: v
+            for k, v in class_weight.items()
+            if isinstance(v, bool) or not isinstance(v, Real) or not (np.isfinite(v) and v >= 0)
+        }
+        if bad:
+            raise ValueError(
+                f"class_weight must map classes to finite non-negative numbers; got {bad!r}."
+            )
+    weights = compute_sample_weight(class_weight, y)
+    if not weights.sum() > 0:
+        raise ValueError(
+            f"class_weight={class_weight!r} gives every sample a zero weight: at least "
+            "one class present in y needs a positive weight."
+        )
+    return weights
 
 
 class GLAIRegressor(RegressorMixin, BaseGLAI):
@@ -319,6 +358,7 @@ Examples
     )
 
     _y_numeric = True
+    _private_fitted = ("_y_mean", "_y_scale", "_y_1d")
     # early_stopping='auto' holds out from fewer samples than for classifiers:
     # the convex optimum of a small squared-error problem overfits far worse
     # than an MLP does, and R^2 on 20 held-out rows still ranks iterates.
@@ -375,11 +415,30 @@ Examples
         y = np.asarray(y, dtype=np.float64)
         targets = y.reshape(len(y), -1)
         w = sample_weight / sample_weight.sum()
-        mean = w @ targets
-        scale = np.sqrt(w @ (targets - mean) ** 2)
-        scale[scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)] = 1.0
-        state = {"_y_mean": mean, "_y_scale": scale, "_y_1d": y.ndim == 1}
-        return (targets - mean) / scale, "squared", sample_weight, state
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = w @ targets
+            # an exactly constant column is its value (a weighted mean may round off it)
+            mean = np.where((targets == targets[:1]).all(axis=0), targets[0], mean)
+            centred = targets - mean
+            # The standard deviation through the largest deviation, so that
+            # squares neither overflow (1e160) nor underflow (1e-170).
+            peak = np.abs(centred).max(axis=0)
+            safe_peak = np.where(peak > 0, peak, 1.0)
+            scale = peak * np.sqrt(w @ (centred / safe_peak) ** 2)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                "y is too large to standardise in float64 (its mean or spread "
+                "overflows); rescale the targets."
+            )
+        # A column constant up to rounding is predicted as its mean exactly.
+        constant = scale <= 1e-12 * np.abs(mean)
+        fit_scale = np.where(constant, 1.0, scale)
+        state = {
+            "_y_mean": mean,
+            "_y_scale": np.where(constant, 0.0, scale),
+            "_y_1d": y.ndim == 1,
+        }
+        return np.where(constant, 0.0, centred / fit_scale), "squared", sample_weight, state
 
     def predict(self, X):
         """Predicted targets.
@@ -392,8 +451,9 @@ Examples
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        outputs = self._raw_outputs(X) * self._y_scale + self._y_mean
-        return outputs.ravel() if self._y_1d else outputs
+        model = self._fitted_view()
+        outputs = model._raw_outputs(X) * model._y_scale + model._y_mean
+        return outputs.ravel() if model._y_1d else outputs
 
     def _output_affine(self):
         return self._y_scale, self._y_mean

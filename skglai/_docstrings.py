@@ -91,7 +91,11 @@ verbose : int, default=0
     "warm_start": """\
 warm_start : bool, default=False
     Reuse the fitted structure and paths and continue the convex phase
-    from the fitted path values.""",
+    from the fitted path values. When the structure no longer fits (a
+    changed ``hidden_layer_sizes``, ``reduction_factor`` or
+    ``param_budget``, number of features or outputs), the fit starts
+    afresh, as scikit-learn's MLPs ignore a previous state of other
+    shapes; ``n_params_ <= param_budget_`` always holds.""",
 }
 
 _ATTRIBUTES = {
