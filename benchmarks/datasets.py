@@ -113,7 +113,7 @@ _TABLE = [
         384,
         2,
         f"R modeldata training_data + testing_data (Amazon fine-food reviews) via {_RDS}" + _MINILM,
-        "modeldata: MIT",
+        "modeldata: MIT; reviews: third-party text (SNAP Amazon fine foods)",
         "suite/food_reviews_text.npz",
     ),
     (
@@ -125,7 +125,7 @@ _TABLE = [
         384,
         2,
         f"R dslabs trump_tweets (Android vs iPhone) via {_RDS}" + _MINILM,
-        "dslabs: Artistic-2.0",
+        "dslabs: Artistic-2.0; tweets: third-party text",
         "suite/trump_device_text.npz",
     ),
     (
@@ -293,7 +293,7 @@ _TABLE = [
         12,
         2,
         f"R AER Fertility (Angrist & Evans, 1980 census) via {_RDS}",
-        "AER: GPL-2 | GPL-3",
+        "AER: GPL-2 or GPL-3",
         "suite/fertility_morekids.npz",
     ),
     (
@@ -365,7 +365,7 @@ _TABLE = [
         19,
         6,
         f"R stevedata gss_abortion (General Social Survey) via {_RDS}",
-        "stevedata: GPL-2",
+        "stevedata: GPL (as listed on CRAN); GSS data: free to use (NORC)",
         "suite/gss_abortion.npz",
     ),
     (
@@ -377,7 +377,7 @@ _TABLE = [
         100,
         3,
         f"R modeldata meats (Tecator NIR spectra) via {_RDS}",
-        "modeldata: MIT; data: StatLib",
+        "modeldata: MIT; data: Tecator via StatLib, free use with attribution",
         "suite/meats_composition.npz",
     ),
     (
