@@ -1,5 +1,9 @@
 """Input conditioning: an affine change of the input that GLAI undoes exactly.
 
+Sentence embeddings come unit-norm, with a per-feature spread far below one;
+a warm-up with Adam's default steps and a penalty scaled for unit inputs both
+assume inputs of unit scale. Conditioning brings the input there.
+
 Inside every block the path model is linear in ``x~ = [x, 1]``, and so is
 the structural net's first layer. Training on ``x_c = (x - mean) / scale``
 and then mapping each first-layer row ``[w_c, b_c]`` back to
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-CONDITIONINGS = ("standard", "scale", "none")
+CONDITIONINGS = ("standard", "global", "scale", "none")
 
 
 @dataclass
@@ -30,8 +34,11 @@ class InputConditioner:
     def fit(cls, X, sample_weight, kind):
         """Weighted column means and standard deviations of ``X``.
 
-        ``kind='standard'`` centres and scales (sparse ``X`` is only scaled),
-        ``'scale'`` only scales.
+        ``kind='global'`` centres every column and divides all of them by one
+        scale, the root mean column variance (the columns keep their relative
+        scales); ``'standard'`` centres and scales each column to unit
+        variance; ``'scale'`` only scales each column. Sparse ``X`` is never
+        centred.
 
         Constant columns keep a scale of 1, as in
         :class:`~sklearn.preprocessing.StandardScaler`. ``kind='none'``
@@ -49,6 +56,9 @@ class InputConditioner:
             mean, variance = _weighted_moments(X, weights)
         scale = np.sqrt(variance)
         scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
+        if kind == "global":
+            overall = np.sqrt(variance.mean())
+            scale = np.full(n_features, overall if overall > 0 else 1.0)
         if sp.issparse(X) or kind == "scale":
             mean = np.zeros(n_features)
         return cls(np.asarray(mean, dtype=np.float64), scale)

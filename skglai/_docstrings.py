@@ -34,15 +34,18 @@ structure_patience : int, default=1
     enough: waiting for a second costs fit time and, on the benchmark
     data, gained no accuracy.""",
     "input_conditioning": """\
-input_conditioning : {'standard', 'scale', 'none'}, default='standard'
-    Coordinates the model trains in. ``'standard'`` centres and scales
-    every feature to unit variance (sparse input is scaled, not centred),
-    as a :class:`~sklearn.preprocessing.StandardScaler` in front would,
-    but the change is undone exactly afterwards: the path model and the
-    structural net's first layer are linear in the input, so the fitted
-    model takes raw input, and only the warm-up's steps and the penalty's
-    geometry change. ``'scale'`` only scales; ``'none'`` trains on the
-    input as given.""",
+input_conditioning : {'global', 'standard', 'scale', 'none'}, default='global'
+    Coordinates the model trains in. ``'global'`` centres every feature and
+    divides all of them by one common scale (the root mean variance of the
+    features), so the input has unit average variance while the features
+    keep their relative scales; ``'standard'`` scales every feature to unit
+    variance, as a :class:`~sklearn.preprocessing.StandardScaler` in front
+    would; ``'scale'`` scales every feature without centring; ``'none'``
+    trains on the input as given. Sparse input is never centred, so that it
+    stays sparse. The change is undone exactly after the fit: the path model
+    and the structural net's first layer are linear in the input, so the
+    fitted model takes raw input, and only the warm-up's steps and the
+    penalty's geometry change.""",
     "solver": None,  # each estimator's own
     "alpha": """\
 alpha : float, default=1e-4
