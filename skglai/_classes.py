@@ -102,6 +102,17 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
     warm_start : bool, default=False
         Reuse the fitted structure and paths and continue the convex phase
         from the fitted path values.
+    shared_units : 'auto' or bool, default=False
+        Give each first-layer unit of the structural net one block of input
+        weights shared by all outputs, mixed by the frozen net downstream
+        (``o_k = sum_j R_kj(x) (v_j . x~)``, with ``R`` the gated frozen
+        weights), as an MLP shares a unit among its outputs; the rest of
+        the budget goes to dedicated (output, path) blocks, which start at
+        zero on shared units. The problem stays convex, and with every unit
+        shared the model starts as the structural net exactly. With a
+        budget too small for every unit, the best-scoring units are shared;
+        too small for one, none is. ``'auto'`` shares from 10 outputs on.
+        The resolved choice is in ``shared_units_``.
 
     Attributes
     ----------
@@ -117,6 +128,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Number of trained parameters of the path model.
     param_budget_ : int
         The budget the path model was pruned to.
+    shared_units_ : bool
+        Whether the fit asked for shared unit blocks; ``paths_.shared_units``
+        names the units that got one.
     structure_change_ : ndarray of shape (`n_structure_epochs_`,)
         Fraction of probe gates that flipped in each warm-up epoch.
     structure_loss_curve_ : list of float
@@ -195,6 +209,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         random_state=None,
         verbose=0,
         warm_start=False,
+        shared_units=False,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -216,6 +231,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            shared_units=shared_units,
         )
         self.class_weight = class_weight
 
@@ -410,6 +426,17 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         Print progress when positive.
     warm_start : bool, default=False
         Continue from the fitted structure and path values.
+    shared_units : 'auto' or bool, default=False
+        Give each first-layer unit of the structural net one block of input
+        weights shared by all outputs, mixed by the frozen net downstream
+        (``o_k = sum_j R_kj(x) (v_j . x~)``, with ``R`` the gated frozen
+        weights), as an MLP shares a unit among its outputs; the rest of
+        the budget goes to dedicated (output, path) blocks, which start at
+        zero on shared units. The problem stays convex, and with every unit
+        shared the model starts as the structural net exactly. With a
+        budget too small for every unit, the best-scoring units are shared;
+        too small for one, none is. ``'auto'`` shares from 10 outputs on.
+        The resolved choice is in ``shared_units_``.
 
     Attributes
     ----------
@@ -423,6 +450,9 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         Number of trained parameters of the path model.
     param_budget_ : int
         The budget the path model was pruned to.
+    shared_units_ : bool
+        Whether the fit asked for shared unit blocks; ``paths_.shared_units``
+        names the units that got one.
     structure_change_ : ndarray
         Fraction of probe gates that flipped in each warm-up epoch.
     n_structure_epochs_ : int
@@ -490,6 +520,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         random_state=None,
         verbose=0,
         warm_start=False,
+        shared_units=False,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -511,6 +542,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            shared_units=shared_units,
         )
 
     def _encode_targets(self, y, sample_weight):

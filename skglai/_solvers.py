@@ -421,7 +421,10 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
     judges. Returns the number of solutions or iterations.
     """
     n_params = sum(p.numel() for p in params)
-    if n_params <= DIRECT_MAX_PARAMS and problem.n_samples * n_params**2 <= DIRECT_MAX_FLOPS:
+    direct = n_params <= DIRECT_MAX_PARAMS and problem.n_samples * n_params**2 <= DIRECT_MAX_FLOPS
+    # Shared blocks couple the outputs (the Gram is no longer block-diagonal by
+    # output), which the direct solve does not form: they go matrix-free.
+    if direct and not problem.operator.n_shared:
         alphas = [problem.alpha]
         if monitor.validation is not None and problem.alpha > 0:
             alphas = [problem.alpha * scale for scale in RIDGE_PATH[:max_iter]]
@@ -561,9 +564,14 @@ def _normal_diagonal(problem, params):
     theta, coef = params
     diag_theta = torch.zeros_like(theta)
     diag_coef = torch.zeros_like(coef)
-    for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
+    n_shared = problem.operator.n_shared
+    for rows, (X, acts) in problem.chunks():
+        block_gamma, scalar_gamma = acts[:2]
         weights = problem.weights[rows]
         weighted_gamma = block_gamma * weights  # (Q, n): a block per row
+        if n_shared:  # a shared block's rows weigh ||R(x)[:, j]||^2
+            shared = problem.operator.shared_sq_norms(acts[2]) * weights
+            weighted_gamma = torch.cat([shared, weighted_gamma])
         x_sq = X * X
         if X.is_sparse:
             feature_part = torch.sparse.mm(x_sq.t(), weighted_gamma.T).T
