@@ -4,13 +4,18 @@ Run from the repository root::
 
     python -m benchmarks.shared_units                       # every dataset, 3 seeds
     python -m benchmarks.shared_units --datasets digits --seeds 1
+    python -m benchmarks.shared_units --warmup-epochs 40    # a fixed 40-epoch warm-up
 
 For each dataset, seed (80/20 stratified split), input (raw, or behind a
 ``StandardScaler``) and ``reduction_factor`` (1 and 2), fits
 ``GLAIClassifier`` at default settings with ``shared_units=False`` and
 ``True`` on the same split and prints the median test accuracy over the
-seeds, the difference in points, the median trained parameters and the
-median fit seconds (indicative only).
+seeds, the difference in points, the test accuracy of the warm-up net
+itself (the same net for both: sharing changes only what follows the
+warm-up), the median trained parameters and the median fit seconds
+(indicative only). ``--warmup-epochs N`` runs every warm-up for exactly
+``N`` epochs (``structure_max_epochs = structure_patience = N``) instead of
+the default stopping rule.
 """
 
 import argparse
@@ -66,21 +71,34 @@ def _many_class_table():
     return X, frame["carrier"].to_numpy(dtype=str)
 
 
-def run(datasets, seeds):
+def warmup_accuracy(clf, X, y):
+    """Test accuracy of the fitted estimator's structural (warm-up) net."""
+    hidden = X
+    layers = list(zip(clf.structural_coefs_, clf.structural_intercepts_))
+    for weights, bias in layers[:-1]:
+        hidden = np.maximum(hidden @ weights + bias, 0)
+    weights, bias = layers[-1]
+    return float(np.mean(clf.classes_[(hidden @ weights + bias).argmax(axis=1)] == y))
+
+
+def run(datasets, seeds, warmup_epochs=None):
+    fixed = {}
+    if warmup_epochs is not None:
+        fixed = dict(structure_max_epochs=warmup_epochs, structure_patience=warmup_epochs)
     rows = []
     for name in datasets:
         X, y = load(name)
         n_classes = len(np.unique(y))
         for scaled in (False, True):
             for factor in (1, 2):
-                scores, params, seconds = {}, {}, {}
+                scores, params, seconds, warmup = {}, {}, {}, []
                 for shared in (False, True):
                     for seed in range(seeds):
                         X_tr, X_te, y_tr, y_te = train_test_split(
                             X, y, test_size=0.2, random_state=seed, stratify=y
                         )
                         clf = GLAIClassifier(
-                            reduction_factor=factor, shared_units=shared, random_state=seed
+                            reduction_factor=factor, shared_units=shared, random_state=seed, **fixed
                         )
                         model = make_pipeline(StandardScaler(), clf) if scaled else clf
                         start = time.perf_counter()
@@ -88,6 +106,10 @@ def run(datasets, seeds):
                         seconds.setdefault(shared, []).append(time.perf_counter() - start)
                         scores.setdefault(shared, []).append(model.score(X_te, y_te))
                         params.setdefault(shared, []).append(clf.n_params_)
+                        if not shared:
+                            scaler = model[0] if scaled else None
+                            X_eval = scaler.transform(X_te) if scaled else X_te
+                            warmup.append(warmup_accuracy(clf, X_eval, y_te))
                 row = (
                     name,
                     n_classes,
@@ -96,6 +118,7 @@ def run(datasets, seeds):
                     np.median(scores[False]),
                     np.median(scores[True]),
                     100 * (np.median(scores[True]) - np.median(scores[False])),
+                    np.median(warmup),
                     int(np.median(params[False])),
                     int(np.median(params[True])),
                     np.median(seconds[False]),
@@ -107,16 +130,16 @@ def run(datasets, seeds):
 
 
 HEADER = (
-    "| dataset | K | input | rf | default acc | shared acc | diff (pts) "
+    "| dataset | K | input | rf | default acc | shared acc | diff (pts) | warm-up net acc "
     "| params default | params shared | s default | s shared |\n"
-    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 )
 
 
 def _format(row):
-    name, k, inp, rf, a0, a1, diff, p0, p1, s0, s1 = row
+    name, k, inp, rf, a0, a1, diff, net, p0, p1, s0, s1 = row
     return (
-        f"| {name} | {k} | {inp} | {rf} | {a0:.4f} | {a1:.4f} | {diff:+.2f} "
+        f"| {name} | {k} | {inp} | {rf} | {a0:.4f} | {a1:.4f} | {diff:+.2f} | {net:.4f} "
         f"| {p0} | {p1} | {s0:.2f} | {s1:.2f} |"
     )
 
@@ -125,9 +148,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--warmup-epochs", type=int, default=None)
     args = parser.parse_args(argv)
     print(HEADER, flush=True)
-    run(args.datasets, args.seeds)
+    run(args.datasets, args.seeds, args.warmup_epochs)
 
 
 if __name__ == "__main__":

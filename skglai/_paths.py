@@ -44,6 +44,9 @@ import torch
 from ._backend import sparse_matmul
 from ._structure import hidden_gates
 
+# Bounds the (rows, K, m) products of :meth:`PathOperator.shared_sq_norms`.
+SQ_NORM_CHUNK_ELEMENTS = 1 << 22
+
 
 @dataclass
 class PathSet:
@@ -304,13 +307,21 @@ class PathOperator:
         return (self.mixing[0].T @ delta) * layer_gates[0]
 
     def shared_sq_norms(self, layer_gates):
-        """``||R(x)[:, j]||^2`` for each shared unit and row: (S, n), per row of the batch."""
+        """``||R(x)[:, j]||^2`` for each shared unit and row: (S, n)."""
+        if len(self.mixing) == 1:  # one hidden layer: R's columns do not depend on x
+            return self.mixing[0].pow(2).sum(dim=0)[:, None] * layer_gates[0]
         n = layer_gates[0].shape[1]
-        # (n, K, m_l): the gated product per row, from the outputs backwards
-        product = self.mixing[-1].expand(n, *self.mixing[-1].shape)
-        for matrix, gates in zip(self.mixing[-2::-1], layer_gates[:0:-1]):
-            product = (product * gates.T[:, None, :]) @ matrix
-        return product.pow(2).sum(dim=1).T * layer_gates[0]
+        widest = self.n_outputs * max(m.shape[1] for m in self.mixing)
+        step = max(1, SQ_NORM_CHUNK_ELEMENTS // widest)
+        parts = []
+        for start in range(0, n, step):
+            rows = slice(start, start + step)
+            # (rows, K, m_l): the gated product per row, from the outputs backwards
+            product = self.mixing[-1].expand(len(range(n)[rows]), *self.mixing[-1].shape)
+            for matrix, gates in zip(self.mixing[-2::-1], layer_gates[:0:-1]):
+                product = (product * gates[:, rows].T[:, None, :]) @ matrix
+            parts.append(product.pow(2).sum(dim=1).T)
+        return torch.cat(parts, dim=1) * layer_gates[0]
 
     def forward(self, X, activations, theta, coef):
         """Outputs ``(n, K)`` for rows ``X`` whose activations are given.

@@ -158,9 +158,13 @@ def test_ridge_with_shared_blocks_reaches_the_lbfgs_optimum():
     assert results[0] < problem.full_objective(start)
 
 
-def test_jacobi_diagonal_is_exact():
+@pytest.mark.parametrize("hidden", [(5,), (5, 4), (5, 3, 4)])
+def test_jacobi_diagonal_is_exact(hidden, monkeypatch):
     """The conjugate gradients' preconditioner is the true diagonal, shared blocks included."""
-    problem, start = make_problem("squared")
+    import skglai._paths
+
+    monkeypatch.setattr(skglai._paths, "SQ_NORM_CHUNK_ELEMENTS", 100)  # several row chunks
+    problem, start = make_problem("squared", hidden=hidden)
     n = sum(p.numel() for p in start)
     columns = []
     acts = problem.operator.activations(problem.ext_gates)
