@@ -44,7 +44,7 @@ import torch
 from ._backend import sparse_matmul
 from ._structure import hidden_gates
 
-# Bounds the (rows, K, m) products of :meth:`PathOperator.shared_sq_norms`.
+# Bounds the (rows, K, m) products of :meth:`PathOperator.shared_mixing`.
 SQ_NORM_CHUNK_ELEMENTS = 1 << 22
 
 
@@ -306,10 +306,14 @@ class PathOperator:
             delta = (matrix.T @ delta) * gates
         return (self.mixing[0].T @ delta) * layer_gates[0]
 
-    def shared_sq_norms(self, layer_gates):
-        """``||R(x)[:, j]||^2`` for each shared unit and row: (S, n)."""
-        if len(self.mixing) == 1:  # one hidden layer: R's columns do not depend on x
-            return self.mixing[0].pow(2).sum(dim=0)[:, None] * layer_gates[0]
+    def shared_mixing(self, layer_gates):
+        """``R(x)`` restricted to the shared units, per row: (n, K, S).
+
+        Only for the normal equations and their diagonal, whose callers
+        bound ``n`` (this is ``K`` times the size of the gates).
+        """
+        if len(self.mixing) == 1:  # one hidden layer: W_2[k, j] g_j(x)
+            return self.mixing[0][None] * layer_gates[0].T[:, None, :]
         n = layer_gates[0].shape[1]
         widest = self.n_outputs * max(m.shape[1] for m in self.mixing)
         step = max(1, SQ_NORM_CHUNK_ELEMENTS // widest)
@@ -320,8 +324,14 @@ class PathOperator:
             product = self.mixing[-1].expand(len(range(n)[rows]), *self.mixing[-1].shape)
             for matrix, gates in zip(self.mixing[-2::-1], layer_gates[:0:-1]):
                 product = (product * gates[:, rows].T[:, None, :]) @ matrix
-            parts.append(product.pow(2).sum(dim=1).T)
-        return torch.cat(parts, dim=1) * layer_gates[0]
+            parts.append(product * layer_gates[0][:, rows].T[:, None, :])
+        return torch.cat(parts)
+
+    def shared_sq_norms(self, layer_gates):
+        """``||R(x)[:, j]||^2`` for each shared unit and row: (S, n)."""
+        if len(self.mixing) == 1:  # R's columns do not depend on x, only their gates
+            return self.mixing[0].pow(2).sum(dim=0)[:, None] * layer_gates[0]
+        return self.shared_mixing(layer_gates).pow(2).sum(dim=1).T
 
     def forward(self, X, activations, theta, coef):
         """Outputs ``(n, K)`` for rows ``X`` whose activations are given.

@@ -144,8 +144,16 @@ def test_full_gradient_matches_autograd(loss):
     assert value == pytest.approx(problem.full_objective(start))
 
 
-def test_ridge_with_shared_blocks_reaches_the_lbfgs_optimum():
-    problem, start = make_problem("squared")
+@pytest.mark.parametrize("hidden", [(5,), (5, 4)])
+@pytest.mark.parametrize("direct", [True, False])
+def test_ridge_with_shared_blocks_reaches_the_lbfgs_optimum(hidden, direct, monkeypatch):
+    """Normal equations (direct) and conjugate gradients both solve the coupled problem."""
+    import skglai._solvers
+
+    if not direct:
+        monkeypatch.setattr(skglai._solvers, "DIRECT_MAX_PARAMS", 0)
+    monkeypatch.setattr(skglai._solvers, "CHUNK_ELEMENTS", 3000)  # several row chunks
+    problem, start = make_problem("squared", hidden=hidden)
     results = []
     for solve in (solve_lbfgs, solve_lstsq):
         params = [p.clone() for p in start]
