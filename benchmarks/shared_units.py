@@ -81,10 +81,10 @@ def warmup_accuracy(clf, X, y):
     return float(np.mean(clf.classes_[(hidden @ weights + bias).argmax(axis=1)] == y))
 
 
-def run(datasets, seeds, warmup_epochs=None):
-    fixed = {}
+def run(datasets, seeds, warmup_epochs=None, input_conditioning="standard"):
+    fixed = {"input_conditioning": input_conditioning}
     if warmup_epochs is not None:
-        fixed = dict(structure_max_epochs=warmup_epochs, structure_patience=warmup_epochs)
+        fixed.update(structure_max_epochs=warmup_epochs, structure_patience=warmup_epochs)
     rows = []
     for name in datasets:
         X, y = load(name)
@@ -149,9 +149,12 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--warmup-epochs", type=int, default=None)
+    parser.add_argument(
+        "--input-conditioning", default="standard", choices=("standard", "scale", "none")
+    )
     args = parser.parse_args(argv)
     print(HEADER, flush=True)
-    run(args.datasets, args.seeds, args.warmup_epochs)
+    run(args.datasets, args.seeds, args.warmup_epochs, args.input_conditioning)
 
 
 if __name__ == "__main__":

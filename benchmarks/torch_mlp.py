@@ -1,8 +1,10 @@
-"""The reference MLP of the benchmark: a plain torch ReLU MLP.
+"""The reference MLP of the benchmarks: a plain torch ReLU MLP.
 
 Adam (lr 1e-3), batch 256, early stopping with patience 5 on a 10%
 validation split, best weights restored: the equal-parameter MLP that GLAI
-is compared with (issue 3 of the project).
+is compared with (issue 3 of the project). ``task`` is ``'classification'``
+(binary or multiclass), ``'multilabel'``, ``'regression'`` or
+``'multioutput'`` (regression with several targets).
 """
 
 import copy
@@ -13,6 +15,8 @@ import torch
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from torch import nn
+
+REGRESSION_TASKS = ("regression", "multioutput")
 
 
 class TorchMLP:
@@ -42,27 +46,35 @@ class TorchMLP:
         layers.append(nn.Linear(width, n_out))
         return nn.Sequential(*layers)
 
+    def _encode(self, y):
+        """Training targets as a tensor, the loss, and the output count."""
+        if self.task == "classification":
+            self.classes_, y = np.unique(y, return_inverse=True)
+            return y, nn.CrossEntropyLoss(), len(self.classes_)
+        if self.task == "multilabel":
+            y = np.asarray(y, dtype=np.float32)
+            return y, nn.BCEWithLogitsLoss(), y.shape[1]
+        y = np.asarray(y, dtype=np.float32)
+        y2 = y.reshape(len(y), -1)
+        self.mean_, self.scale_ = y2.mean(0), y2.std(0)
+        self.scale_[self.scale_ == 0] = 1.0
+        return (y2 - self.mean_) / self.scale_, nn.MSELoss(), y2.shape[1]
+
     def fit(self, X, y):
         torch.manual_seed(self.random_state)
-        classify = self.task == "classification"
-        if classify:
-            self.classes_, y = np.unique(y, return_inverse=True)
-        else:
-            self.mean_, self.scale_ = y.mean(), y.std()
-            y = (y - self.mean_) / self.scale_
+        self._y_ndim = np.ndim(y)
+        y, loss_fn, n_out = self._encode(y)
         X_tr, X_val, y_tr, y_val = train_test_split(
             X,
             y,
             test_size=self.validation_fraction,
             random_state=self.random_state,
-            stratify=y if classify else None,
+            stratify=y if self.task == "classification" else None,
         )
         X_tr, X_val = torch.as_tensor(X_tr), torch.as_tensor(X_val)
-        y_tr = torch.as_tensor(y_tr, dtype=torch.int64 if classify else torch.float32)
-        n_out = len(self.classes_) if classify else 1
+        y_tr = torch.as_tensor(y_tr, dtype=torch.int64 if y.ndim == 1 else torch.float32)
         self.net_ = self._net(X.shape[1], n_out)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
-        loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
         best, best_state, bad = -np.inf, None, 0
         generator = torch.Generator().manual_seed(self.random_state)
         self.n_epochs_ = 0
@@ -72,8 +84,7 @@ class TorchMLP:
             for start in range(0, len(X_tr), self.batch_size):
                 rows = order[start : start + self.batch_size]
                 optimizer.zero_grad()
-                out = self.net_(X_tr[rows])
-                loss = loss_fn(out, y_tr[rows]) if classify else loss_fn(out[:, 0], y_tr[rows])
+                loss = loss_fn(self.net_(X_tr[rows]), y_tr[rows])
                 loss.backward()
                 optimizer.step()
             score = self._score_raw(X_val, y_val)
@@ -94,13 +105,18 @@ class TorchMLP:
         out = self._outputs(X)
         if self.task == "classification":
             return float((out.argmax(1) == y).mean())
-        return float(r2_score(y, out[:, 0]))
+        if self.task == "multilabel":
+            return float(((out > 0) == (y > 0.5)).all(axis=1).mean())
+        return float(r2_score(y, out))
 
     def predict(self, X):
         out = self._outputs(X)
         if self.task == "classification":
             return self.classes_[out.argmax(1)]
-        return out[:, 0] * self.scale_ + self.mean_
+        if self.task == "multilabel":
+            return (out > 0).astype(int)
+        out = out * self.scale_ + self.mean_
+        return out[:, 0] if self._y_ndim == 1 else out
 
     @property
     def n_params_(self):

@@ -19,6 +19,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax shipped with the docs (copied to _static), so formulas render offline.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -38,6 +40,11 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"skglai {release}"
 html_theme_options = {"navigation_with_keys": False, "secondary_sidebar_items": ["page-toc"]}
 html_show_sourcelink = False
+# Pages without subpages have nothing for the "Section Navigation" sidebar:
+# drop it there; their sections are listed under "On this page".
+html_sidebars = {"user_guide": [], "benchmarks": [], "changelog": []}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 # sphinx_gallery_conf holds a function (the torch thread reset), which
 # Sphinx cannot pickle into its environment cache; that is harmless.
 suppress_warnings = ["config.cache"]

@@ -15,7 +15,7 @@ example trains, with one and the same minibatch loop,
   the block freezes its structure, prunes the paths to the budget and from
   then on only the path values train.
 
-on two cached embedding sets shipped in ``benchmarks/data``: MiniLM sentence
+on two embedding sets shipped with skglai (:mod:`skglai.datasets`): MiniLM sentence
 embeddings of tweets (3 sentiment classes) and EfficientNet-Lite0 features of
 MNIST digits (10 classes). It prints test accuracy and wall time of both
 heads and plots their validation curves.
@@ -28,7 +28,6 @@ heads and plots their validation curves.
 # (early stopping) and 20% test.
 import copy
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,20 +38,14 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.nn.functional import cross_entropy
 
+from skglai.datasets import load_mnist_features, load_tweet_embeddings
 from skglai.nn import GLAIBlock
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_block_head.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
+LOADERS = {"tweets_minilm": load_tweet_embeddings, "mnist_effnet": load_mnist_features}
 
 
 def load_split(name, seed=0):
-    with np.load(data_dir() / f"{name}.npz", allow_pickle=False) as archive:
-        X, y = archive["X"].astype(np.float32), archive["y"]
+    X, y = LOADERS[name](return_X_y=True)
     X_rest, X_test, y_rest, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=seed
     )

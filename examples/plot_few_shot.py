@@ -7,7 +7,7 @@ episode draws 5 classes, ``K`` labelled *support* images per class and 15
 *query* images per class, and a head is fitted on the support set alone.
 
 The features are 1280-d EfficientNet-Lite0 embeddings of MNIST digits
-(cached in ``benchmarks/data/mnist_effnet.npz``). Digits 0-4 are the *base*
+(:func:`skglai.datasets.load_mnist_features`). Digits 0-4 are the *base*
 classes, used only to standardise the features; the episodes are drawn from
 the held-out digits 5-9 (so each episode holds all five, in a random label
 order, with fresh support and query images). Three heads are compared on the same episodes:
@@ -30,7 +30,6 @@ episodes, and the mean fit time per episode.
 # Data: base classes for standardisation, novel classes for episodes
 # ------------------------------------------------------------------
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,19 +37,10 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
+from skglai.datasets import load_mnist_features
 from skglai.nn import GLAIBlock
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_few_shot.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
-
-
-with np.load(data_dir() / "mnist_effnet.npz", allow_pickle=False) as archive:
-    X, y = archive["X"].astype(np.float32), archive["y"]
+X, y = load_mnist_features(return_X_y=True)
 
 base = y < 5
 mean, std = X[base].mean(axis=0), X[base].std(axis=0) + 1e-6

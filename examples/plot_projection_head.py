@@ -7,7 +7,7 @@ backbone embeddings to the space where the contrastive (NT-Xent) loss is
 computed: two augmented views of the same example should land close, views
 of different examples apart. Here the backbone is frozen (cached
 EfficientNet-Lite0 features of MNIST digits,
-``benchmarks/data/mnist_effnet.npz``), so the views are made in feature space
+:func:`skglai.datasets.load_mnist_features`), so the views are made in feature space
 (random feature dropout plus Gaussian noise), and the head is the only thing
 that trains. No labels are used for training.
 
@@ -26,7 +26,6 @@ held-out split (the raw 1280-d features as the reference).
 
 # %%
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,19 +37,10 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.nn.functional import cross_entropy, normalize
 
+from skglai.datasets import load_mnist_features
 from skglai.nn import GLAIBlock
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_projection_head.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
-
-
-with np.load(data_dir() / "mnist_effnet.npz", allow_pickle=False) as archive:
-    X, y = archive["X"].astype(np.float32), archive["y"]
+X, y = load_mnist_features(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
 scaler = StandardScaler().fit(X_train)
 X_train = torch.as_tensor(scaler.transform(X_train), dtype=torch.float32)

@@ -10,33 +10,22 @@ Two parameters size a GLAI model:
 * ``param_budget`` caps the trained path parameters; ``'mlp'`` (the
   default) is the parameter count of the MLP with ``hidden_layer_sizes``.
 
-We sweep each with the other at its default on 10,000 MiniLM tweet
-embeddings (``benchmarks/data/tweets_minilm.npz``) and plot test accuracy
+We sweep each with the other at its default on 3,000 MiniLM tweet
+embeddings (:func:`skglai.datasets.load_tweet_embeddings`) and plot test accuracy
 and fit time.
 """
 
 # %%
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skglai import GLAIClassifier
+from skglai.datasets import load_tweet_embeddings
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_reduction_budget_sweep.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
-
-
-with np.load(data_dir() / "tweets_minilm.npz", allow_pickle=False) as archive:
-    X, y = archive["X"][:10000].astype(np.float32), archive["y"][:10000]
+X, y = load_tweet_embeddings(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.25, stratify=y, random_state=0
 )
@@ -100,7 +89,7 @@ for col, (values, results, label, default) in enumerate(sweeps):
     axes[1, col].set_title(f"Fit time vs {label.split()[0]}")
 axes[0, 0].set_ylabel("test accuracy (fraction correct)")
 axes[1, 0].set_ylabel("fit time (s)")
-fig.suptitle(f"GLAIClassifier on 10,000 MiniLM tweet embeddings, hidden_layer_sizes={hidden}")
+fig.suptitle(f"GLAIClassifier on {len(X)} MiniLM tweet embeddings, hidden_layer_sizes={hidden}")
 fig.tight_layout()
 plt.show()
 

@@ -5,18 +5,17 @@ Regression on a real table: diamond prices
 :class:`skglai.GLAIRegressor` against
 :class:`sklearn.neural_network.MLPRegressor` with the same
 ``hidden_layer_sizes`` on the diamonds table (ggplot2; carat, cut, colour,
-clarity and dimensions of 53,940 diamonds, cached in
-``benchmarks/data/regression_diamonds.npz``). The target is the natural log
-of the price in US dollars. To keep the example fast we train on a random
-20,000 rows and test on 5,000 others. For the squared error GLAI's convex
-phase is a ridge problem; with 36 training rows per path parameter
+clarity and dimensions of 10,000 diamonds, shipped with skglai as
+:func:`skglai.datasets.load_diamonds`). The target is the natural log
+of the price in US dollars. We train on a random 8,000 rows and test on the
+other 2,000. For the squared error GLAI's convex
+phase is a ridge problem; with 14 training rows per path parameter
 ``solver='auto'`` picks early-stopped ``'lbfgs'`` over the exact solve,
 whose solution extrapolates badly off the training rows at this size.
 """
 
 # %%
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,20 +25,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skglai import GLAIRegressor
+from skglai.datasets import load_diamonds
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_regression_diamonds.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
-
-
-with np.load(data_dir() / "regression_diamonds.npz", allow_pickle=False) as archive:
-    X, y, features = archive["X"], archive["y"].astype(np.float64), archive["feature_names"]
+diamonds = load_diamonds()
+X, y, features = diamonds.data, diamonds.target, diamonds.feature_names
 rows = np.random.default_rng(0).permutation(len(y))
-train, test = rows[:20000], rows[20000:25000]
+train, test = rows[:8000], rows[8000:]
 print(f"features: {', '.join(features)}; {len(train)} training and {len(test)} test rows")
 
 # %%
@@ -83,7 +74,7 @@ for ax, (name, pred) in zip(axes, predicted.items()):
     ax.set_title(f"{name}: R^2 {r2_score(y[test], pred):.4f}, fit {seconds[name]:.2f} s")
     ax.legend(loc="upper left")
 axes[0].set_ylabel("predicted log price (log USD)")
-fig.suptitle("Diamond prices, 5,000 held-out diamonds")
+fig.suptitle(f"Diamond prices, {len(test):,} held-out diamonds")
 fig.tight_layout()
 plt.show()
 

@@ -9,7 +9,7 @@ fixed probe set of training rows. Once that fraction stays below
 structure is frozen and the convex phase takes over.
 
 Here we fit :class:`skglai.GLAIClassifier` on EfficientNet-Lite0 features
-of 5,000 MNIST digits (``benchmarks/data/mnist_effnet.npz``) and plot the
+of 2,000 MNIST digits (:func:`skglai.datasets.load_mnist_features`) and plot the
 recorded ``structure_change_`` (flip fraction per epoch) beside
 ``structure_loss_curve_`` (warm-up training loss). A second fit with the
 stopping rule switched off (``structure_tol=0`` and a large
@@ -19,7 +19,6 @@ continued.
 
 # %%
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -27,18 +26,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skglai import GLAIClassifier
+from skglai.datasets import load_mnist_features
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_structure_settling.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
-
-
-with np.load(data_dir() / "mnist_effnet.npz", allow_pickle=False) as archive:
-    X, y = archive["X"].astype(np.float32), archive["y"]
+X, y = load_mnist_features(return_X_y=True)
 X = StandardScaler().fit_transform(X)
 
 # %%

@@ -4,8 +4,8 @@ GLAI as a head on frozen text embeddings
 
 A frozen sentence encoder turns each text into a vector once; only a small
 classifier on top trains. Here the vectors are all-MiniLM-L6-v2 embeddings
-of 20,000 tweets (384 dimensions, 3 sentiment classes, cached in
-``benchmarks/data/tweets_minilm.npz``), and the head is either
+of 3,000 tweets (384 dimensions, 3 sentiment classes, shipped with skglai as
+:func:`skglai.datasets.load_tweet_embeddings`), and the head is either
 :class:`sklearn.neural_network.MLPClassifier` or
 :class:`skglai.GLAIClassifier` with the same ``hidden_layer_sizes``, so GLAI
 trains at most as many parameters as that MLP. Both stop early on a 10%
@@ -18,28 +18,18 @@ validation split. We compare test accuracy and fit time.
 # The archive holds plain arrays (``allow_pickle=False``); the embeddings are
 # stored as float16 and trained in float32.
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skglai import GLAIClassifier
+from skglai.datasets import load_tweet_embeddings
 
-
-def data_dir():
-    here = Path(globals().get("__file__", "plot_text_embeddings_head.py")).resolve().parent
-    for base in (here.parent, Path.cwd(), Path.cwd().parent):
-        if (base / "benchmarks" / "data").is_dir():
-            return base / "benchmarks" / "data"
-    raise FileNotFoundError("benchmarks/data not found; run from the skglai repository.")
-
-
-with np.load(data_dir() / "tweets_minilm.npz", allow_pickle=False) as archive:
-    X, y, class_names = archive["X"].astype(np.float32), archive["y"], archive["class_names"]
+tweets = load_tweet_embeddings()
+X, y, class_names = tweets.data, tweets.target, tweets.target_names
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
 print(
     f"{X_train.shape[0]} training and {X_test.shape[0]} test tweets, {X.shape[1]}-d, "

@@ -5,6 +5,7 @@ into tensors (and back) live here, so the rest of the package never has to
 guess where a tensor lives or what precision it carries.
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -18,7 +19,10 @@ __all__ = [
     "to_numpy",
     "make_generator",
     "sparse_matmul",
+    "sparse_mm",
     "row_gatherer",
+    "import_torch_optim",
+    "cuda_free_memory",
 ]
 
 
@@ -71,13 +75,15 @@ def to_tensor(X, dtype, device):
         indices = np.vstack([coo.row, coo.col]).astype(np.int64)
         return torch.sparse_coo_tensor(
             torch.from_numpy(indices),
-            torch.from_numpy(np.asarray(coo.data)),
+            torch.from_numpy(np.require(coo.data, requirements=["W"])),
             size=coo.shape,
             dtype=dtype,
             device=device,
             check_invariants=False,
         ).coalesce()
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+    # torch cannot share a read-only buffer (a pandas frame's values often
+    # are one): copy those, and share everything else as before.
+    return torch.as_tensor(np.require(X, requirements=["C", "W"]), dtype=dtype, device=device)
 
 
 def to_numpy(tensor):
@@ -87,19 +93,17 @@ def to_numpy(tensor):
 
 def row_slice(X, rows):
     """Rows of a dense tensor, or of a sparse COO tensor (kept sparse)."""
-    part = torch.index_select(X, 0, rows)  # measured 5x faster than X[rows] on dense rows
+    part = torch.index_select(X, 0, rows)  # faster than X[rows] on dense rows
     return part.coalesce() if X.is_sparse else part
 
 
 def row_gatherer(X):
     """A function ``rows -> X[rows]`` (an index tensor) for the many row gathers of a fit.
 
-    Sparse rows stay sparse: with many columns a dense copy is large
-    (2,048 probe rows of 2**20 hashed features are 8.6 GB) and a CSR product
-    is cheap (:func:`sparse_matmul`). On the CPU they come from a scipy CSR
-    copy of ``X``, made once: torch's COO ``index_select`` scans every
-    nonzero of ``X`` (512 of 16,000 TF-IDF rows with 6,018 columns: 1.9 ms,
-    against 0.25 ms through CSR).
+    Sparse rows stay sparse: with many columns a dense copy is large and a
+    CSR product is cheap (:func:`sparse_matmul`). On the CPU they come from a
+    scipy CSR copy of ``X``, made once, because torch's COO ``index_select``
+    scans every nonzero of ``X``.
     """
     if not (X.is_sparse and X.device.type == "cpu"):
         return lambda rows: row_slice(X, rows)
@@ -113,24 +117,36 @@ def sparse_matmul(A, B):
     """``A @ B`` for a sparse COO tensor ``A`` and a dense ``B``.
 
     On the CPU the product goes through the CSR layout and a contiguous
-    ``B``, where torch's COO kernel is slow. Hashed text features, 65,536
-    columns, 32 nonzeros per row: 16,000 rows times a 100-column ``B`` took
-    750 ms as COO and 25 ms as CSR; a 512-row batch times a transposed
-    50-column weight 14 ms as COO and 6 ms as CSR, most of it the copy that
-    makes ``B`` contiguous. A ``B`` that needs a gradient keeps the COO
-    kernel, whose backward torch has long supported.
+    ``B``, where torch's COO kernel is slow. A ``B`` that needs a gradient
+    keeps the COO kernel, whose backward torch has long supported.
     """
     if A.device.type == "cpu" and not (B.requires_grad and torch.is_grad_enabled()):
-        return A.to_sparse_csr() @ B.contiguous()
+        return _to_sparse_csr(A) @ B.contiguous()
     return torch.sparse.mm(A, B)
 
 
-# torch warns once per process that CSR tensors are in beta. Let that once
-# happen here, silently, rather than inside the first sparse fit, where it
-# would read as a problem with the user's data.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    torch.zeros(1, 1).to_sparse_csr()
+def sparse_mm(A, B):
+    """``torch.sparse.mm(A, B)``: the COO product, differentiable in both arguments."""
+    return torch.sparse.mm(A, B)
+
+
+_csr_warning_silenced = False
+
+
+def _to_sparse_csr(A):
+    """``A.to_sparse_csr()``, silencing torch's once-per-process "CSR is in beta" warning.
+
+    Left alone it would fire inside the first sparse fit and read as a
+    problem with the user's data.
+    """
+    global _csr_warning_silenced
+    if _csr_warning_silenced:
+        return A.to_sparse_csr()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        csr = A.to_sparse_csr()
+    _csr_warning_silenced = True
+    return csr
 
 
 def make_generator(seed, device):
@@ -138,3 +154,37 @@ def make_generator(seed, device):
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
+
+
+def cuda_free_memory(device):
+    """Free bytes on a CUDA device, or None when the driver cannot tell."""
+    try:
+        return int(torch.cuda.mem_get_info(device)[0])
+    except (RuntimeError, AssertionError):
+        return None
+
+
+def import_torch_optim():
+    """Run the lazy imports of ``torch.optim``'s optimizers now, whole or not at all.
+
+    The first optimizer a process builds imports ``torch._dynamo`` and, with
+    it, sympy (seconds). A KeyboardInterrupt in the middle of that import
+    left sympy half-initialised, and every later fit in the process failed
+    (``module 'sympy' has no attribute 'core'``). So the import runs here,
+    before a fit touches any state, and an interrupted import takes back
+    every module it added, so that the next call imports them afresh.
+    """
+    if _OPTIM_READY:
+        return
+    before = set(sys.modules)
+    try:
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
+    except BaseException:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        raise
+    _OPTIM_READY.append(True)
+
+
+_OPTIM_READY = []

@@ -6,6 +6,7 @@ targets (label encoding, target scaling, the validation score) is left to
 the thin subclasses in :mod:`skglai._classes`.
 """
 
+import dataclasses
 import math
 import time
 import warnings
@@ -23,13 +24,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._backend import (
+    import_torch_optim,
     make_generator,
     resolve_device,
     row_gatherer,
+    to_numpy,
     to_tensor,
     torch_dtype,
 )
+from ._conditioning import CONDITIONINGS, InputConditioner
 from ._losses import per_sample_loss
+from ._memory import check_fit_memory, fit_memory_estimate
 from ._paths import PathOperator, compute_gates, structural_path_set
 from ._progress import phase_progress
 from ._pruning import (
@@ -61,17 +66,11 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # on: the convex refit overfits fast (it starts at the warm-up's solution),
 # and below it a 10% split is too small to judge by.
 EARLY_STOPPING_AUTO_SAMPLES = 2000
-# batch_size='auto': besides its matmuls a warm-up step costs about 0.5 ms of
-# fixed overhead on a CPU (row gathers, Adam, Python), so fewer, larger steps win (measured
-# in benchmarks/compare.py; 512 with lr 2e-3 matched 200 with lr 1e-3 in
-# accuracy at half the warm-up time on MiniLM and EfficientNet features).
+# batch_size='auto': a warm-up step has a fixed overhead on a CPU (row gathers,
+# Adam, Python), so fewer, larger steps win (see doc/benchmarks.rst).
 AUTO_BATCH_SIZE = 512
-# ... but every epoch takes at least AUTO_MIN_STEPS steps. The warm-up's
-# stopping rule compares epochs, and an epoch of one full-batch Adam step
-# barely moves the net: on iris, wine and diabetes (one step per epoch) the
-# warm-up stopped on an untrained net (diabetes, early stopping, exact
-# ridge: R^2 -0.02; 0.39 with four steps). Four cost digits 7% more fit
-# time than three, eight 17%.
+# ... but every epoch takes at least AUTO_MIN_STEPS steps: the warm-up's
+# stopping rule compares epochs, and one full-batch step barely moves the net.
 AUTO_MIN_STEPS = 4
 # With early stopping, inputs larger than this are not copied into a training
 # subset; the validation rows get zero training weight instead.
@@ -94,6 +93,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         "structure_max_epochs": [Interval(Integral, 1, None, closed="left")],
         "structure_tol": [Interval(Real, 0, 1, closed="both")],
         "structure_patience": [Interval(Integral, 1, None, closed="left")],
+        "input_conditioning": [StrOptions(set(CONDITIONINGS))],
         "solver": [StrOptions({"auto", "lbfgs", "adam", "sgd", "lstsq"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -120,6 +120,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         structure_max_epochs=30,
         structure_tol=0.01,
         structure_patience=1,
+        input_conditioning="standard",
         solver="auto",
         alpha=1e-4,
         batch_size="auto",
@@ -141,6 +142,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self.structure_max_epochs = structure_max_epochs
         self.structure_tol = structure_tol
         self.structure_patience = structure_patience
+        self.input_conditioning = input_conditioning
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -188,39 +190,83 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
-        snapshot = dict(self.__dict__)
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            # A failed refit leaves the previous model exactly as it was.
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        # The fit runs on a detached copy and its fitted state replaces this
+        # estimator's in one assignment: a concurrent predict (which reads one
+        # snapshot, see _fitted_view) sees the old model or the new one, and a
+        # failed or interrupted refit leaves the old one untouched.
+        new = self._detached_copy()
+        new._fit(X, y, sample_weight)
+        fitted = {k: v for k, v in vars(new).items() if self._is_fitted_name(k)}
+        kept = {k: v for k, v in vars(self).items() if not self._is_fitted_name(k)}
+        self.__dict__ = {**kept, **fitted}
+        return self
+
+    # Fitted state whose names do not end in "_" (set by the subclasses).
+    _private_fitted = ()
+
+    @classmethod
+    def _is_fitted_name(cls, name):
+        return (name.endswith("_") and not name.startswith("__")) or name in cls._private_fitted
+
+    def _detached_copy(self):
+        """The same class with a copy of this instance's attributes (one atomic dict copy)."""
+        copy = object.__new__(type(self))
+        copy.__dict__ = self.__dict__.copy()
+        return copy
+
+    def _fitted_view(self):
+        """A consistent snapshot of the fitted model for one predict call."""
+        check_is_fitted(self)
+        return self._detached_copy()
 
     def _fit(self, X, y, sample_weight):
         X, y, sample_weight = self._validate_fit_inputs(X, y, sample_weight)
         hidden = self._hidden_sizes()
         device = resolve_device(self.device)
         targets, loss, sample_weight, target_state = self._encode_targets(y, sample_weight)
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight and class_weight together give every sample a zero "
+                "weight: at least one sample needs a positive weight."
+            )
         n_outputs = targets.shape[1] if loss != "softmax" else len(target_state["classes_"])
         budget = self._budget(X.shape[1], hidden, n_outputs)
         check_solver(self.solver, loss)
+        parts = fit_memory_estimate(
+            X.shape[0],
+            X.shape[1],
+            structural_sizes(hidden, self.reduction_factor),
+            n_outputs,
+            budget,
+            X.dtype.itemsize,
+        )
+        check_fit_memory(parts, device, self.param_budget == "mlp")
+        if self.solver in ("adam", "sgd"):
+            import_torch_optim()  # before any work, so an interrupt cannot leave it half done
         rng = check_random_state(self.random_state)
         train, val = self._split(y, rng)
         generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
-        data = _FitData(X, targets, sample_weight, loss, torch_dtype(X.dtype), device)
+        conditioner = InputConditioner.fit(
+            X, _training_weights(sample_weight, val), self.input_conditioning
+        )
+        data = _FitData(
+            conditioner.transform(X), targets, sample_weight, loss, torch_dtype(X.dtype), device
+        )
         X_t, T_t, w_t = data.training_tensors(train, val)
+        validation = None if val is None else data.tensors(val)
         gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
         share = self._shares_units(n_outputs)
         with _timed(times, "structure"):
-            reuse = self._reusable_state(X.shape[1], n_outputs, target_state, share)
+            reuse = self._reusable_state(
+                X.shape[1], n_outputs, target_state, conditioner, hidden, budget, share
+            )
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
                 structure = self._fit_structure(
-                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows
+                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
                 )
             else:
                 net, structure = reuse[0](data.dtype, device), None
@@ -253,13 +299,17 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 gather_rows,
             )
             scorer = (
-                None
-                if val is None
-                else self._validation_scorer(data.tensors(val), net, operator, loss)
+                None if val is None else self._validation_scorer(validation, net, operator, loss)
             )
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
-        fitted_paths = paths.with_values(*(p.cpu().numpy() for p in params))
+        fitted_paths = paths.with_values(*(to_numpy(p) for p in params))
+        fitted_paths = dataclasses.replace(
+            fitted_paths,
+            theta=_blocks_to(conditioner.to_raw, fitted_paths.theta),
+            shared_theta=_blocks_to(conditioner.to_raw, fitted_paths.shared_theta),
+        )
+        net = _first_layer_to(conditioner.to_raw, net)
         for name, value in target_state.items():
             setattr(self, name, value)
         self._set_structure_attributes(net, structure)
@@ -318,6 +368,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return tuple(int(h) for h in hidden)
 
     def _budget(self, n_features, hidden, n_outputs):
+        if isinstance(self.param_budget, (bool, np.bool_)):
+            raise ValueError(
+                f"param_budget must be 'mlp' or a positive int; got {self.param_budget!r}."
+            )
         budget = (
             mlp_param_count(n_features, hidden, n_outputs)
             if self.param_budget == "mlp"
@@ -351,7 +405,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         except ValueError as exc:
             raise ValueError(
-                f"early_stopping=True could not hold out validation_fraction="
+                f"early_stopping={self.early_stopping!r} could not hold out validation_fraction="
                 f"{self.validation_fraction} of {y.shape[0]} samples: {exc}"
             ) from exc
         return np.sort(train), np.sort(val)
@@ -367,21 +421,44 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return n_outputs >= SHARED_UNITS_AUTO_OUTPUTS
         return bool(self.shared_units)
 
-    def _reusable_state(self, n_features, n_outputs, target_state, share):
-        """With warm_start, the previous structure and paths when they still fit."""
+    def _reusable_state(
+        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share
+    ):
+        """With warm_start, the previous structure and paths when they still fit.
+
+        Changed data shapes, classes, structural sizes, budget or resolved
+        ``shared_units`` start a fresh fit, so ``n_params_ <= param_budget_``
+        always holds. The fitted values are stored for raw input; they come
+        back in the conditioned coordinates of this fit.
+        """
         if not (self.warm_start and hasattr(self, "paths_")):
             return None
         if getattr(self, "shared_units_", False) != share:
             return None
         if self.n_outputs_ != n_outputs or self.structural_coefs_[0].shape[0] != n_features:
             return None
+        fitted_hidden = tuple(w.shape[1] for w in self.structural_coefs_[:-1])
+        if fitted_hidden != structural_sizes(hidden, self.reduction_factor):
+            return None
+        if self.param_budget_ != budget:
+            return None
         if "classes_" in target_state and not np.array_equal(
             self.classes_, target_state["classes_"]
         ):
             return None
-        return self._structural_net, self.paths_  # the net is built on the fit's device
+        to_conditioned = conditioner.to_conditioned
+        paths = dataclasses.replace(
+            self.paths_,
+            theta=_blocks_to(to_conditioned, self.paths_.theta),
+            shared_theta=_blocks_to(to_conditioned, self.paths_.shared_theta),
+        )
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows):
+        def conditioned_net(dtype, device):  # built on the fit's device
+            return _first_layer_to(to_conditioned, self._structural_net(dtype, device))
+
+        return conditioned_net, paths
+
+    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation):
         n_rows = X_t.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
@@ -400,8 +477,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 generator=generator,
                 gather_rows=gather_rows,
                 progress=progress,
+                validation=validation,
             )
-        if not structure.settled:
+        if not structure.gates_settled:
             warnings.warn(
                 "The structural warm-up reached structure_max_epochs="
                 f"{self.structure_max_epochs} before its gates settled (the last epoch "
@@ -476,8 +554,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
     def _set_structure_attributes(self, net, structure):
         """The frozen structural net, and the warm-up's record when one ran."""
-        self.structural_coefs_ = [w.T.cpu().numpy().copy() for w in net.weights]
-        self.structural_intercepts_ = [b.cpu().numpy().copy() for b in net.biases]
+        self.structural_coefs_ = [to_numpy(w.T).copy() for w in net.weights]
+        self.structural_intercepts_ = [to_numpy(b).copy() for b in net.biases]
         if structure is not None:
             self.structure_change_ = np.asarray(structure.change_curve)
             self.structure_loss_curve_ = list(structure.loss_curve)
@@ -526,9 +604,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             for start in range(0, X.shape[0], chunk):
                 X_chunk = to_tensor(X[start : start + chunk], dtype, "cpu")
                 acts = operator.activations(compute_gates(net, X_chunk))
-                outputs[start : start + chunk] = operator.forward(
-                    X_chunk, acts, theta, coef
-                ).numpy()
+                outputs[start : start + chunk] = to_numpy(
+                    operator.forward(X_chunk, acts, theta, coef)
+                )
+        if not np.isfinite(outputs).all():
+            raise ValueError(
+                f"The model's outputs overflowed ({outputs.dtype} arithmetic) on some rows "
+                "of X: their values are far outside the range seen in training. Check "
+                "the input's scale."
+            )
         return outputs
 
     def to_torch(self):
@@ -540,15 +624,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             Computes the same outputs as :meth:`decision_function` (classifier,
             as a 2-d array) or :meth:`predict` (regressor).
         """
-        check_is_fitted(self)
+        model = self._fitted_view()
         from .nn import GLAIPathModel
 
-        scale, offset = self._output_affine()
+        scale, offset = model._output_affine()
         return GLAIPathModel.from_arrays(
-            self.structural_coefs_,
-            self.structural_intercepts_,
-            self.paths_,
-            self.n_outputs_,
+            model.structural_coefs_,
+            model.structural_intercepts_,
+            model.paths_,
+            model.n_outputs_,
             scale,
             offset,
         )
@@ -607,6 +691,30 @@ def _target_tensor(targets, loss, dtype, device):
     return torch.as_tensor(targets, dtype=dtype, device=device)
 
 
+def _training_weights(sample_weight, val):
+    """Sample weights with the validation rows at zero."""
+    if val is None:
+        return sample_weight
+    weights = sample_weight.copy()
+    weights[val] = 0
+    return weights
+
+
+def _blocks_to(change, theta):
+    """Path blocks ``[w, b]`` (Q, D+1) mapped by a first-layer change of coordinates."""
+    weights, bias = change(theta[:, :-1], theta[:, -1])
+    return np.concatenate([weights, bias[:, None]], axis=1)
+
+
+def _first_layer_to(change, net):
+    """A copy of ``net`` whose first layer is mapped by a change of coordinates."""
+    weight, bias = (to_numpy(t) for t in (net.weights[0], net.biases[0]))
+    weight, bias = change(weight, bias)
+    like = net.weights[0]
+    first = [torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in (weight, bias)]
+    return StructuralNet([first[0], *net.weights[1:]], [first[1], *net.biases[1:]])
+
+
 def _is_output_bias(scalar_chains, hidden_sizes):
     return (scalar_chains == np.asarray(hidden_sizes)).all(axis=1)
 
@@ -614,8 +722,8 @@ def _is_output_bias(scalar_chains, hidden_sizes):
 def _validation_score(loss, outputs, targets, weights):
     """Accuracy (classification) or R^2 (regression), sample-weighted."""
     if loss == "softmax":
-        # max over the classes of the (K, n) layout: argmax(dim=1) across a short
-        # last dimension took 490 us on 3,000 x 3 here, this 28 (first maximum on ties)
+        # max over the classes of the (K, n) layout: argmax across a short last
+        # dimension is slow on the CPU (first maximum on ties)
         correct = (outputs.T.max(dim=0).indices == targets).to(weights.dtype)
     elif loss == "logistic":
         correct = ((outputs > 0) == (targets > 0.5)).all(dim=1).to(weights.dtype)

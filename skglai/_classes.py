@@ -5,6 +5,7 @@ regressor standardises targets. Everything else is shared.
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,175 +17,78 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._base import BaseGLAI
+from ._docstrings import build_docstring
 
 
 class GLAIClassifier(ClassifierMixin, BaseGLAI):
-    """GreenLightningAI classifier: a pruned, gate-frozen path model of an MLP.
+    __doc__ = build_docstring(
+        intro="""\
+GreenLightningAI classifier: a pruned, gate-frozen path model of an MLP.
 
-    A ReLU MLP ``reduction_factor`` times narrower than ``hidden_layer_sizes``
-    is trained until its activation patterns are stable; its gates are then
-    frozen, the network is rewritten as a sum over input-to-output paths,
-    pruned to the parameter count of the MLP with ``hidden_layer_sizes``, and
-    only the path values are optimised, a convex problem.
+A ReLU MLP ``reduction_factor`` times narrower than ``hidden_layer_sizes``
+is trained until its activation patterns are stable; its gates are then
+frozen, the network is rewritten as a sum over input-to-output paths,
+pruned to the parameter count of the MLP with ``hidden_layer_sizes``, and
+only the path values are optimised, a convex problem.""",
+        parameters={
+            "solver": """\
+solver : {'auto', 'lbfgs', 'adam', 'sgd'}, default='auto'
+    Solver of the convex phase. ``'auto'`` picks ``'lbfgs'``; the choice
+    is recorded in ``solver_``.""",
+            "early_stopping": """\
+early_stopping : 'auto' or bool, default='auto'
+    Hold out ``validation_fraction`` of the data (stratified) and keep the
+    path values with the lowest validation loss (the training loss,
+    unpenalised, on the held-out rows), the warm start included; each
+    iterate is judged by its loss averaged with the previous iterate's.
+    Unlike ``MLPClassifier``, which judges validation accuracy, the loss
+    is smooth from one iterate to the next where accuracy on a few
+    hundred rows is not, so the convex phase can stop after one
+    iteration without improvement. ``'auto'`` enables it from 2000
+    samples on: the convex refit starts at the warm-up's solution and
+    overfits fast.""",
+            "class_weight": """\
+class_weight : dict, 'balanced' or None, default=None
+    Weights of the classes, multiplied into ``sample_weight``.""",
+        },
+        attributes={
+            "classes_": """\
+classes_ : ndarray of shape (n_classes,)
+    Class labels (``arange(n_labels)`` for multilabel targets).""",
+            "n_outputs_": """\
+n_outputs_ : int
+    Number of outputs: 1 for binary problems, else classes or labels.""",
+            "structural_coefs_": """\
+structural_coefs_, structural_intercepts_ : list of ndarray
+    Frozen weights and biases of the structural net, weights in the
+    ``(fan_in, fan_out)`` layout of scikit-learn's ``coefs_`` (for
+    multiclass problems with each unit's output weights centred at their
+    median over the classes: the same probabilities).""",
+        },
+        score="accuracy",
+        tail="""\
+See Also
+--------
+GLAIRegressor : The regression counterpart.
+sklearn.neural_network.MLPClassifier : The MLP that GLAI replaces.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(100,)
-        Hidden sizes of the MLP that GLAI replaces; they set the default
-        parameter budget. The structural net has ``ceil(H / reduction_factor)``
-        units per layer.
-    reduction_factor : float >= 1, default=2
-        How much narrower the structural warm-up net is than the replaced MLP.
-    param_budget : 'mlp' or int, default='mlp'
-        Maximum number of trained parameters. ``'mlp'`` uses the parameter
-        count of the MLP with ``hidden_layer_sizes``.
-    structure_max_epochs : int, default=30
-        Hard cap on warm-up epochs.
-    structure_tol : float in [0, 1], default=0.01
-        Once the fraction of gates that flip in an epoch (on a fixed probe
-        of training rows) has fallen to a quarter of its first epoch's, an
-        epoch is stable when that fraction is below this value, or no longer
-        falls by 10% on the lowest fraction so far (a plateau).
-    structure_patience : int, default=1
-        Consecutive stable epochs required to stop the warm-up. One is
-        enough: measured on the benchmark data, waiting for a second cost
-        16-23% of the fit time and gained no accuracy.
-    solver : {'auto', 'lbfgs', 'adam', 'sgd'}, default='auto'
-        Solver of the convex phase. ``'auto'`` picks ``'lbfgs'``; the choice
-        is recorded in ``solver_``.
-    alpha : float, default=1e-4
-        Strength of the L2 penalty, as in MLPClassifier (divided by the total
-        sample weight).
-    batch_size : int or 'auto', default='auto'
-        Minibatch size of the warm-up and of the minibatch solvers;
-        ``'auto'`` is ``min(512, ceil(n_samples / 4))``: warm-up steps on a
-        small net are overhead-bound, so fewer, larger steps (with a larger
-        ``learning_rate_init`` than MLPClassifier's) train faster, but every
-        epoch takes at least 4 steps, or the first epoch on small data flips
-        too few gates to tell a settled structure from an untrained one.
-    learning_rate_init : float, default=2e-3
-        Adam step size of the warm-up, and of the minibatch solvers.
-    max_iter : int, default=200
-        Maximum iterations (L-BFGS) or epochs (adam, sgd) of the convex phase.
-    tol : float, default=1e-4
-        Tolerance of the convex phase's stopping rule.
-    early_stopping : 'auto' or bool, default='auto'
-        Hold out ``validation_fraction`` of the data (stratified) and keep the
-        path values with the lowest validation loss (the training loss,
-        unpenalised, on the held-out rows), the warm start included; each
-        iterate is judged by its loss averaged with the previous iterate's.
-        Unlike ``MLPClassifier``, which judges validation accuracy, the loss
-        is smooth from one iterate to the next where accuracy on a few
-        hundred rows is not, so the convex phase can stop after one
-        iteration without improvement. ``'auto'`` enables it from 2000
-        samples on: the convex refit starts at the warm-up's solution and
-        overfits fast.
-    validation_fraction : float in (0, 1), default=0.1
-        Share of the training data held out for early stopping.
-    n_iter_no_change : int, default=1
-        Iterations without improvement of more than ``tol`` (of the windowed
-        validation loss with early stopping, else of the training loss)
-        before stopping. Fewer than ``MLPClassifier``'s 10: each iteration
-        is a full pass over the data, and the validation loss is smooth and
-        bottoms out early (on eight splits each of the benchmark's MNIST
-        and tweet features, 3 kept the same iterate as 1, for two more
-        passes).
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
-    device : 'auto', 'cpu', 'cuda', 'cuda:N' or torch.device, default='auto'
-        Where training runs. ``'auto'`` takes CUDA when available. Prediction
-        always runs on the CPU from numpy arrays.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, the probe rows and the validation
-        split.
-    verbose : int, default=0
-        Print progress when positive.
-    warm_start : bool, default=False
-        Reuse the fitted structure and paths and continue the convex phase
-        from the fitted path values.
-    shared_units : 'auto' or bool, default=False
-        Give each first-layer unit of the structural net one block of input
-        weights shared by all outputs, mixed by the frozen net downstream
-        (``o_k = sum_j R_kj(x) (v_j . x~)``, with ``R`` the gated frozen
-        weights), as an MLP shares a unit among its outputs; the rest of
-        the budget goes to dedicated (output, path) blocks, which start at
-        zero on shared units. The problem stays convex, and with every unit
-        shared the model starts as the structural net exactly. With a
-        budget too small for every unit, the best-scoring units are shared;
-        too small for one, none is. ``'auto'`` shares from 10 outputs on.
-        The resolved choice is in ``shared_units_``.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (``arange(n_labels)`` for multilabel targets).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` had string column names.
-    n_outputs_ : int
-        Number of outputs: 1 for binary problems, else classes or labels.
-    n_params_ : int
-        Number of trained parameters of the path model.
-    param_budget_ : int
-        The budget the path model was pruned to.
-    shared_units_ : bool
-        Whether the fit asked for shared unit blocks; ``paths_.shared_units``
-        names the units that got one.
-    structure_change_ : ndarray of shape (`n_structure_epochs_`,)
-        Fraction of probe gates that flipped in each warm-up epoch.
-    structure_loss_curve_ : list of float
-        Warm-up training loss per epoch.
-    n_structure_epochs_ : int
-        Warm-up epochs run.
-    structure_settled_ : bool
-        Whether the warm-up stopped because the gates were stable.
-    structural_coefs_, structural_intercepts_ : list of ndarray
-        Frozen weights of the structural net, ``(fan_in, fan_out)`` layout
-        (for multiclass problems with each unit's output weights centred at
-        their median over the classes: the same probabilities).
-    paths_ : PathSet
-        The kept paths and their trained values.
-    loss_curve_ : list of float
-        Objective per iteration of the convex phase.
-    validation_scores_ : list of float or None
-        Validation accuracy per iteration, with early stopping.
-    validation_loss_curve_ : list of float or None
-        Validation loss per iteration (what early stopping judges), with
-        early stopping.
-    best_validation_score_ : float or None
-        Validation accuracy of the kept path values, with early stopping.
-    n_iter_ : int
-        Iterations run by the convex phase.
-    solver_ : str
-        The solver used (what ``'auto'`` resolved to).
-    fit_times_ : dict
-        Wall seconds of the ``'structure'``, ``'paths'`` and ``'quantities'``
-        phases.
-    device_ : str
-        Device the model was trained on.
-
-    See Also
-    --------
-    GLAIRegressor : The regression counterpart.
-    sklearn.neural_network.MLPClassifier : The MLP that GLAI replaces.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from skglai import GLAIClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = GLAIClassifier(hidden_layer_sizes=(32,), random_state=0).fit(X, y)
-    >>> clf.predict(X[:3])
-    array([0, 0, 0])
-    >>> bool(clf.n_params_ <= clf.param_budget_)
-    True
-    """
+Examples
+--------
+>>> from sklearn.datasets import load_iris
+>>> from skglai import GLAIClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = GLAIClassifier(hidden_layer_sizes=(32,), random_state=0).fit(X, y)
+>>> clf.predict(X[:3])
+array([0, 0, 0])
+>>> bool(clf.n_params_ <= clf.param_budget_)
+True""",
+    )
 
     _parameter_constraints = {
         **BaseGLAI._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _private_fitted = ("_multilabel",)
 
     def __init__(
         self,
@@ -195,6 +99,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         structure_max_epochs=30,
         structure_tol=0.01,
         structure_patience=1,
+        input_conditioning="standard",
         solver="auto",
         alpha=1e-4,
         batch_size="auto",
@@ -218,6 +123,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
             structure_max_epochs=structure_max_epochs,
             structure_tol=structure_tol,
             structure_patience=structure_patience,
+            input_conditioning=input_conditioning,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -260,7 +166,7 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
                 f"got only one class: {classes[0]!r}."
             )
         if self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+            sample_weight = sample_weight * _class_weights(self.class_weight, y)
         state = {"classes_": classes, "_multilabel": False}
         if len(classes) == 2:
             return encoded[:, None].astype(np.float64), "logistic", sample_weight, state
@@ -280,8 +186,9 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         scores : ndarray of shape (n_samples,) for binary problems, else (n_samples, n_outputs)
         """
-        scores = self._raw_outputs(X)
-        return scores.ravel() if self._is_binary else scores
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        return scores.ravel() if model._is_binary else scores
 
     @property
     def _is_binary(self):
@@ -298,12 +205,13 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
-        scores = self._raw_outputs(X)
-        if self._multilabel:
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        if model._multilabel:
             return (scores > 0).astype(int)
-        if self._is_binary:
-            return self.classes_[(scores.ravel() > 0).astype(int)]
-        return self.classes_[scores.argmax(axis=1)]
+        if model._is_binary:
+            return model.classes_[(scores.ravel() > 0).astype(int)]
+        return model.classes_[scores.argmax(axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -315,12 +223,17 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            For multilabel targets, the probability of each label.
+            For multilabel targets, the probability of each label, in float64
+            and strictly between 0 and 1.
         """
-        scores = self._raw_outputs(X)
-        if self._multilabel:
-            return expit(scores)
-        if self._is_binary:
+        model = self._fitted_view()
+        scores = model._raw_outputs(X)
+        if model._multilabel:
+            # Each label's probability stays strictly inside (0, 1) (expit rounds
+            # to exactly 1 from a score of 17 in float32, 37 in float64).
+            proba = expit(scores.astype(np.float64))
+            return np.clip(proba, np.finfo(np.float64).tiny, 1 - np.finfo(np.float64).epsneg)
+        if model._is_binary:
             p = expit(scores.ravel())
             return np.column_stack([1 - p, p])
         return softmax(scores, axis=1)
@@ -352,150 +265,105 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
 def _check_label_types(y):
     """Labels must be all strings or all numbers (numpy cannot even sort a mix)."""
     if y.dtype == object:
-        kinds = {isinstance(label, str) for label in y.ravel()}
+        kinds = {_label_kind(label) for label in y.ravel()}
+        if "None" in kinds:
+            raise ValueError("y contains None labels: every sample needs a class label.")
         if len(kinds) > 1:
             raise ValueError(
-                "Mix of label input types (string and number) in y: use labels of one type."
+                f"Mix of label input types ({' and '.join(sorted(kinds))}) in y: use "
+                "labels of one type."
             )
 
 
+def _label_kind(label):
+    if label is None:
+        return "None"
+    return "string" if isinstance(label, str) else "number"
+
+
+def _class_weights(class_weight, y):
+    """Per-sample weights from ``class_weight``: finite, non-negative, not all zero."""
+    if isinstance(class_weight, dict):
+        bad = {
+            k: v
+            for k, v in class_weight.items()
+            if isinstance(v, bool) or not isinstance(v, Real) or not (np.isfinite(v) and v >= 0)
+        }
+        if bad:
+            raise ValueError(
+                f"class_weight must map classes to finite non-negative numbers; got {bad!r}."
+            )
+    weights = compute_sample_weight(class_weight, y)
+    if not weights.sum() > 0:
+        raise ValueError(
+            f"class_weight={class_weight!r} gives every sample a zero weight: at least "
+            "one class present in y needs a positive weight."
+        )
+    return weights
+
+
 class GLAIRegressor(RegressorMixin, BaseGLAI):
-    """GreenLightningAI regressor: a pruned, gate-frozen path model of an MLP.
+    __doc__ = build_docstring(
+        intro="""\
+GreenLightningAI regressor: a pruned, gate-frozen path model of an MLP.
 
-    Same method as :class:`GLAIClassifier`, with the squared error. Targets
-    are standardised internally (sample-weighted) and predictions mapped back.
+Same method as :class:`GLAIClassifier`, with the squared error. Targets
+are standardised internally (sample-weighted) and predictions mapped back.""",
+        parameters={
+            "solver": """\
+solver : {'auto', 'lstsq', 'lbfgs', 'adam', 'sgd'}, default='auto'
+    Solver of the convex phase. ``'auto'`` picks ``'lstsq'`` (exact
+    ridge: Cholesky on the normal equations, or preconditioned conjugate
+    gradients) when there are at least 64 training rows per path
+    parameter, else ``'lbfgs'``: with fewer rows the exact optimum can
+    extrapolate wildly. The choice is recorded in ``solver_``. With
+    early stopping the Cholesky solve is repeated for the penalties
+    ``alpha * 10**k``, ``k = 0, ..., 6``, and the values with the lowest
+    validation loss are kept, as :class:`~sklearn.linear_model.RidgeCV`
+    chooses its penalty: at the MLP's ``alpha`` the exact optimum is
+    barely regularised.""",
+            "early_stopping": """\
+early_stopping : 'auto' or bool, default='auto'
+    Keep the path values with the lowest validation squared error, the
+    warm start included (each iterate judged, as in
+    :class:`GLAIClassifier`, with the previous one). ``'auto'`` enables
+    it from 200 samples on: the exact optimum of a small squared-error
+    problem overfits badly.""",
+        },
+        attributes={
+            "n_outputs_": """\
+n_outputs_ : int
+    Number of targets.""",
+            "loss_curve_": """\
+loss_curve_ : list of float
+    Objective per iteration of the convex phase (standardised targets).""",
+            "validation_loss_curve_": """\
+validation_loss_curve_ : list of float or None
+    Validation loss (half the squared error on standardised targets) per
+    iteration, with early stopping.""",
+        },
+        score="R^2",
+        tail="""\
+See Also
+--------
+GLAIClassifier : The classification counterpart.
+sklearn.neural_network.MLPRegressor : The MLP that GLAI replaces.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(100,)
-        Hidden sizes of the MLP that GLAI replaces.
-    reduction_factor : float >= 1, default=2
-        How much narrower the structural warm-up net is.
-    param_budget : 'mlp' or int, default='mlp'
-        Maximum number of trained parameters.
-    structure_max_epochs : int, default=30
-        Hard cap on warm-up epochs.
-    structure_tol : float in [0, 1], default=0.01
-        Gate flip fraction below which an epoch counts as stable (once the
-        flip curve has fallen to a quarter of its first value).
-    structure_patience : int, default=1
-        Consecutive stable epochs required to stop the warm-up. One is
-        enough: measured on the benchmark data, waiting for a second cost
-        16-23% of the fit time and gained no accuracy.
-    solver : {'auto', 'lstsq', 'lbfgs', 'adam', 'sgd'}, default='auto'
-        Solver of the convex phase. ``'auto'`` picks ``'lstsq'`` (exact
-        ridge: Cholesky on the normal equations, or preconditioned conjugate
-        gradients) when there are at least 64 training rows per path
-        parameter, else ``'lbfgs'``: with fewer rows the exact optimum can
-        extrapolate wildly (on one draw of 10,000 rows of diamonds R^2 0.80
-        against L-BFGS's 0.97). The choice is recorded in ``solver_``. With
-        early stopping the Cholesky solve is repeated for the penalties
-        ``alpha * 10**k``, ``k = 0, ..., 6``, and the values with the lowest
-        validation loss are kept, as :class:`~sklearn.linear_model.RidgeCV`
-        chooses its penalty: at the MLP's ``alpha`` the exact optimum is
-        barely regularised (diamonds: R^2 0.9800 on one split, 0.9883 with
-        the chosen penalty).
-    alpha : float, default=1e-4
-        Strength of the L2 penalty (divided by the total sample weight).
-    batch_size : int or 'auto', default='auto'
-        Minibatch size; ``'auto'`` is ``min(512, ceil(n_samples / 4))``, as
-        in :class:`GLAIClassifier`.
-    learning_rate_init : float, default=2e-3
-        Adam step size of the warm-up and the minibatch solvers.
-    max_iter : int, default=200
-        Maximum iterations or epochs of the convex phase.
-    tol : float, default=1e-4
-        Tolerance of the convex phase's stopping rule.
-    early_stopping : 'auto' or bool, default='auto'
-        Keep the path values with the lowest validation squared error, the
-        warm start included (each iterate judged, as in
-        :class:`GLAIClassifier`, with the previous one). ``'auto'`` enables
-        it from 200 samples on: the exact optimum of a small squared-error
-        problem overfits badly (R^2 -0.80 on diabetes without it, 0.42 with
-        it).
-    validation_fraction : float in (0, 1), default=0.1
-        Share of the data held out for early stopping.
-    n_iter_no_change : int, default=1
-        Iterations without improvement before stopping (each is a full
-        pass), as in :class:`GLAIClassifier`.
-    device : 'auto', 'cpu', 'cuda', 'cuda:N' or torch.device, default='auto'
-        Where training runs.
-    random_state : int, RandomState instance or None, default=None
-        Seeds all randomness of the fit.
-    verbose : int, default=0
-        Print progress when positive.
-    warm_start : bool, default=False
-        Continue from the fitted structure and path values.
-    shared_units : 'auto' or bool, default=False
-        Give each first-layer unit of the structural net one block of input
-        weights shared by all outputs, mixed by the frozen net downstream
-        (``o_k = sum_j R_kj(x) (v_j . x~)``, with ``R`` the gated frozen
-        weights), as an MLP shares a unit among its outputs; the rest of
-        the budget goes to dedicated (output, path) blocks, which start at
-        zero on shared units. The problem stays convex, and with every unit
-        shared the model starts as the structural net exactly. With a
-        budget too small for every unit, the best-scoring units are shared;
-        too small for one, none is. ``'auto'`` shares from 10 outputs on.
-        The resolved choice is in ``shared_units_``.
-
-    Attributes
-    ----------
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, when ``X`` had string column names.
-    n_outputs_ : int
-        Number of targets.
-    n_params_ : int
-        Number of trained parameters of the path model.
-    param_budget_ : int
-        The budget the path model was pruned to.
-    shared_units_ : bool
-        Whether the fit asked for shared unit blocks; ``paths_.shared_units``
-        names the units that got one.
-    structure_change_ : ndarray
-        Fraction of probe gates that flipped in each warm-up epoch.
-    n_structure_epochs_ : int
-        Warm-up epochs run.
-    loss_curve_ : list of float
-        Objective per iteration of the convex phase (standardised targets).
-    validation_scores_ : list of float or None
-        Validation R^2 per iteration, with early stopping.
-    validation_loss_curve_ : list of float or None
-        Validation loss (half the squared error on standardised targets) per
-        iteration, with early stopping.
-    best_validation_score_ : float or None
-        Validation R^2 of the kept path values, with early stopping.
-    n_iter_ : int
-        Iterations run by the convex phase.
-    solver_ : str
-        The solver used.
-    fit_times_ : dict
-        Wall seconds per phase.
-    device_ : str
-        Device the model was trained on.
-
-    See Also
-    --------
-    GLAIClassifier : The classification counterpart.
-    sklearn.neural_network.MLPRegressor : The MLP that GLAI replaces.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from skglai import GLAIRegressor
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> reg = GLAIRegressor(hidden_layer_sizes=(32,), random_state=0).fit(X, y)
-    >>> reg.predict(X[:2]).shape
-    (2,)
-    """
+Examples
+--------
+>>> from sklearn.datasets import load_diabetes
+>>> from skglai import GLAIRegressor
+>>> X, y = load_diabetes(return_X_y=True)
+>>> reg = GLAIRegressor(hidden_layer_sizes=(32,), random_state=0).fit(X, y)
+>>> reg.predict(X[:2]).shape
+(2,)""",
+    )
 
     _y_numeric = True
+    _private_fitted = ("_y_mean", "_y_scale", "_y_1d")
     # early_stopping='auto' holds out from fewer samples than for classifiers:
     # the convex optimum of a small squared-error problem overfits far worse
-    # than an MLP does (diabetes, 330 training rows, eight splits: R^2 -0.80
-    # without early stopping, 0.42 with it, against MLPRegressor's 0.40), and
-    # R^2 on 20 held-out rows still ranks iterates.
+    # than an MLP does, and R^2 on 20 held-out rows still ranks iterates.
     _early_stopping_auto_samples = 200
 
     def __init__(
@@ -507,6 +375,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         structure_max_epochs=30,
         structure_tol=0.01,
         structure_patience=1,
+        input_conditioning="standard",
         solver="auto",
         alpha=1e-4,
         batch_size="auto",
@@ -529,6 +398,7 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
             structure_max_epochs=structure_max_epochs,
             structure_tol=structure_tol,
             structure_patience=structure_patience,
+            input_conditioning=input_conditioning,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -549,11 +419,30 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         y = np.asarray(y, dtype=np.float64)
         targets = y.reshape(len(y), -1)
         w = sample_weight / sample_weight.sum()
-        mean = w @ targets
-        scale = np.sqrt(w @ (targets - mean) ** 2)
-        scale[scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)] = 1.0
-        state = {"_y_mean": mean, "_y_scale": scale, "_y_1d": y.ndim == 1}
-        return (targets - mean) / scale, "squared", sample_weight, state
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = w @ targets
+            # an exactly constant column is its value (a weighted mean may round off it)
+            mean = np.where((targets == targets[:1]).all(axis=0), targets[0], mean)
+            centred = targets - mean
+            # The standard deviation through the largest deviation, so that
+            # squares neither overflow (1e160) nor underflow (1e-170).
+            peak = np.abs(centred).max(axis=0)
+            safe_peak = np.where(peak > 0, peak, 1.0)
+            scale = peak * np.sqrt(w @ (centred / safe_peak) ** 2)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                "y is too large to standardise in float64 (its mean or spread "
+                "overflows); rescale the targets."
+            )
+        # A column constant up to rounding is predicted as its mean exactly.
+        constant = scale <= 1e-12 * np.abs(mean)
+        fit_scale = np.where(constant, 1.0, scale)
+        state = {
+            "_y_mean": mean,
+            "_y_scale": np.where(constant, 0.0, scale),
+            "_y_1d": y.ndim == 1,
+        }
+        return np.where(constant, 0.0, centred / fit_scale), "squared", sample_weight, state
 
     def predict(self, X):
         """Predicted targets.
@@ -566,8 +455,9 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        outputs = self._raw_outputs(X) * self._y_scale + self._y_mean
-        return outputs.ravel() if self._y_1d else outputs
+        model = self._fitted_view()
+        outputs = model._raw_outputs(X) * model._y_scale + model._y_mean
+        return outputs.ravel() if model._y_1d else outputs
 
     def _output_affine(self):
         return self._y_scale, self._y_mean

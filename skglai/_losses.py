@@ -6,9 +6,8 @@ three are convex in the outputs, which is what makes the quantitative phase
 convex once the gates are frozen.
 
 The softmax loss works across the rows of ``outputs.T``, a class per row:
-torch's CPU ``log_softmax`` over a short last dimension runs up to ten
-times slower than across a long one (measured, 1,437 x 10: 168 us against
-24; 26,000 x 3: 945 us against 96). Both the path operator and the
+torch's CPU ``log_softmax`` over a short last dimension runs much slower
+than across a long one. Both the path operator and the
 warm-up net produce their outputs as transposed views of ``(K, n)``
 tensors, so that layout costs no copy, and the gradient comes back in it.
 """

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._backend import sparse_matmul
+from ._backend import sparse_matmul, sparse_mm, to_numpy
 from ._structure import hidden_gates
 
 # Bounds the (rows, K, m) products of :meth:`PathOperator.shared_mixing`.
@@ -188,12 +188,12 @@ def structural_path_set(
     theta, coef = structural_path_values(
         net, block_chains, block_outputs, scalar_chains, scalar_outputs
     )
-    theta = theta.cpu().numpy()
+    theta = to_numpy(theta)
     shared_theta = None
     if shared_units is not None:
         shared_units = np.asarray(shared_units, dtype=np.int64)
         first_rows, _ = extended_matrices(net)
-        shared_theta = first_rows[torch.as_tensor(shared_units)].cpu().numpy()
+        shared_theta = to_numpy(first_rows[torch.as_tensor(shared_units)])
         theta[np.isin(block_chains[:, 0], shared_units)] = 0.0
     return PathSet(
         block_chains,
@@ -201,7 +201,7 @@ def structural_path_set(
         theta,
         scalar_chains,
         scalar_outputs,
-        coef.cpu().numpy(),
+        to_numpy(coef),
         shared_units,
         shared_theta,
     )
@@ -247,10 +247,7 @@ class PathOperator:
     that each output sums whole contiguous rows (``index_add_``) and the
     transpose gathers them (``index_select``). Products with a one-hot
     path-to-output matrix did this as skinny matmuls (``K`` columns), which
-    MKL ran at about 12 GFLOP/s here: on digits a full-batch
-    objective-and-gradient pass takes 1.2-1.4 ms instead of 1.5-1.8, and a
-    fit about 6% less time; on the embeddings, where the two products with
-    ``X`` dominate, about the same.
+    BLAS runs slowly.
     """
 
     def __init__(self, paths, n_outputs, dtype, device, net=None):
@@ -359,10 +356,7 @@ class PathOperator:
 
         Returns ``(grad_theta, grad_coef)``, shaped like ``theta`` and
         ``coef``. Written out rather than left to autograd, which also
-        builds the slices of ``theta`` and their gradients: a full-batch
-        objective-and-gradient pass on digits took 26-29% less time (1.7 ms
-        instead of 2.3-2.4), and about the same (-8% to +5%) on the
-        benchmarks' embeddings, where the two matmuls dominate.
+        builds the slices of ``theta`` and their gradients.
         """
         block_gamma, scalar_gamma = activations[:2]
         # An output per row; free when grad_outputs keeps forward's layout.
@@ -372,9 +366,8 @@ class PathOperator:
             shared_grad = self._shared_backward(per_output, activations[2])
             grad_blocks = torch.cat([shared_grad, grad_blocks])
         if X.is_sparse:
-            # torch's COO product with a transposed dense view took 34 ms where
-            # it took 14.5 with a contiguous copy (14,400 TF-IDF rows, 100 blocks).
-            grad_weights = torch.sparse.mm(X.t(), grad_blocks.T.contiguous()).T
+            # torch's COO product is slower with a transposed dense view than a copy.
+            grad_weights = sparse_mm(X.t(), grad_blocks.T.contiguous()).T
         else:
             grad_weights = grad_blocks @ X
         grad_theta = torch.cat([grad_weights, grad_blocks.sum(dim=1)[:, None]], dim=1)

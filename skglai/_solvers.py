@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ._backend import row_gatherer
+from ._backend import row_gatherer, sparse_mm
 from ._losses import loss_and_output_gradient, per_sample_loss
 
 SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
@@ -32,26 +32,16 @@ CACHE_ELEMENTS = 1 << 27
 # unpenalised, on the held-out rows), averaged with its predecessor's. The
 # loss is smooth along the iterates where accuracy on a few hundred rows
 # moves by a point from one to the next, so one iteration without
-# improvement is enough to stop. Replaying the same L-BFGS runs (twenty
-# splits each of the MNIST and tweet features, benchmarks/), against the
-# windowed accuracy with three confirmations: MNIST 0.9088 test accuracy in
-# 8.2 iterations instead of 0.9083 in 12.0, tweets 0.7693 in 4.5 instead of
-# 0.7674 in 6.2. The window keeps the iterate after the loss's minimum, where
-# accuracy usually peaks: without it MNIST scored 0.9042.
+# improvement is enough to stop. The window keeps the iterate after the
+# loss's minimum, where accuracy usually peaks (doc/benchmarks.rst).
 VALIDATION_WINDOW = 2
 
 
 # solver='auto' solves a squared-error problem exactly only with at least this
 # many training rows per path parameter. With fewer, the exact ridge solution
 # extrapolates wildly off the training rows (blocks gated on by few rows are
-# barely determined), where early-stopped L-BFGS stays near the warm start:
-# on diamonds subsamples of 2,000 / 10,000 / 25,000 rows (501 parameters,
-# six draws each) exact ridge at alpha scored R^2 0.81 / 0.94 / 0.95 and
-# L-BFGS 0.98 / 0.97 / 0.98. Choosing the ridge penalty on the validation
-# rows (RIDGE_PATH) narrowed that to a mean of 0.980 / 0.942 / 0.981
-# against L-BFGS's 0.977 / 0.966 / 0.975, but not the worst draws (0.971 /
-# 0.802 / 0.966 against 0.971 / 0.932 / 0.957), while on the benchmark's
-# 38,800 rows (77 per parameter) exact ridge wins, 0.988 against 0.984.
+# barely determined), where early-stopped L-BFGS stays near the warm start
+# (doc/benchmarks.rst).
 LSTSQ_MIN_ROWS_PER_PARAM = 64
 
 
@@ -403,10 +393,7 @@ DIRECT_MAX_FLOPS = 1e10
 # With early stopping the direct solver chooses its penalty on the held-out
 # rows, as RidgeCV does: alpha times each of these, least penalised first.
 # The exact optimum at the MLP's alpha (1e-4) is barely regularised, and a
-# few anomalous test rows can wreck it: on the diamonds benchmark (three
-# splits) it scored R^2 0.9843 (the warm start kept), 0.9800 and 0.9878, and
-# without its 10 worst test rows the second split scored 0.9889. Validation
-# chose alpha 1 or 10 on all three splits: 0.9882, 0.9883, 0.9877.
+# few anomalous test rows can wreck it (doc/benchmarks.rst).
 RIDGE_PATH = tuple(10.0**k for k in range(7))
 
 
@@ -467,8 +454,8 @@ def _normal_equations(problem, theta):
     for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
         X = X.to_dense() if X.is_sparse else X
         x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
-        # The gates a row per sample first: the broadcast product read the
-        # transposed view 3x slower (diamonds, 38,836 rows: 124 ms against 41).
+        # The gates a row per sample first: the broadcast product reads a
+        # transposed view slowly.
         row_gamma = block_gamma.T.contiguous()
         features = torch.cat(
             [
@@ -611,7 +598,7 @@ def _normal_diagonal(problem, params):
             weighted_gamma = torch.cat([shared, weighted_gamma])
         x_sq = X * X
         if X.is_sparse:
-            feature_part = torch.sparse.mm(x_sq.t(), weighted_gamma.T).T
+            feature_part = sparse_mm(x_sq.t(), weighted_gamma.T).T
         else:
             feature_part = weighted_gamma @ x_sq
         diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=1)[:, None]], dim=1)

@@ -12,25 +12,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._backend import row_gatherer, sparse_matmul
-from ._losses import loss_and_output_gradient
+from ._backend import row_gatherer, sparse_matmul, sparse_mm
+from ._fixes import adam_step, fused_adam_step, has_fused_adam, relu_backward
+from ._losses import loss_and_output_gradient, per_sample_loss
 
 PROBE_SIZE = 2048
 # An epoch counts as calm only once the flip curve has fallen to this
 # fraction of its first epoch's value: before that the net is still
-# learning, however few gates an epoch flips. A slow start (small steps flip
-# few gates at first) thus never passes for a settled structure: on
-# make_classification and make_friedman1 (benchmarks/warmup_length.py) the
-# first epoch flipped 2-4% of the gates and the curve then decayed slowly,
-# so with half as the bar the warm-up stopped while the loss still fell by
-# 4-7% per epoch (accuracy 0.738, R^2 0.870; with a quarter 0.783, 0.899).
-# On the benchmark's embeddings, digits and diamonds the curve falls below a
-# quarter within two to nine epochs and nothing changed. A tenth would keep
-# the tweets' warm-up running into its 2-6% noise floor.
+# learning, however few gates an epoch flips, so a slow start never passes
+# for a settled structure (doc/benchmarks.rst).
 SETTLE_AFTER_FALL = 0.25
 # Once fallen, an epoch is calm below structure_tol, or when its flip
 # fraction is not at least 10% below the lowest so far (a plateau).
 PLATEAU_DECREASE = 0.1
+# With validation rows, settled gates are not enough: an epoch is calm only
+# once the net has also stopped learning, that is once its validation loss
+# fell by no more than this fraction of the best so far. Flips fall long
+# before a hard problem is learnt.
+LEARNING_DECREASE = 0.0
 
 
 def structural_sizes(hidden_layer_sizes, reduction_factor):
@@ -60,12 +59,10 @@ class StructuralNet:
 def init_structural_net(sizes, dtype, device, generator):
     """Weights and biases uniform in ``+-1/sqrt(fan_in)``, as ``torch.nn.Linear`` starts.
 
-    ``sizes`` is ``(n_features, *hidden, n_outputs)``. Measured against
-    Glorot-uniform weights and biases (``MLPClassifier``'s, about 2.3 times
-    larger here), this start gave 0.3 to 0.8 points more test accuracy on the
-    MiniLM tweets over ten splits, and the same on EfficientNet MNIST, digits
-    and diamonds (``benchmarks.compare``'s data). Drawn on the CPU and then
-    moved, so a given seed gives the same net on every device.
+    ``sizes`` is ``(n_features, *hidden, n_outputs)``. This start is no
+    worse than ``MLPClassifier``'s Glorot-uniform one, and better on some
+    data (doc/benchmarks.rst). Drawn on the CPU and then moved, so a given
+    seed gives the same net on every device.
     """
     weights, biases = [], []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -134,12 +131,28 @@ def is_calm(change, previous, tol):
     return change < tol or change > (1.0 - PLATEAU_DECREASE) * lowest
 
 
+def is_learning(loss, previous, min_decrease):
+    """Whether an epoch's loss fell by more than ``min_decrease`` of the best before it."""
+    if not previous:
+        return True
+    return loss < (1.0 - min_decrease) * min(previous)
+
+
+def mean_loss(net, X, targets, weights, loss):
+    """The net's weighted mean loss on the rows ``X``."""
+    with torch.no_grad():
+        values = per_sample_loss(loss, mlp_forward(net, X), targets)
+        return float(values @ weights / weights.sum())
+
+
 @dataclass
 class StructureResult:
     net: StructuralNet
     change_curve: list = field(default_factory=list)
     loss_curve: list = field(default_factory=list)
+    validation_loss_curve: list = field(default_factory=list)
     settled: bool = False
+    gates_settled: bool = False  # whether the last epoch's gates were calm
 
     @property
     def n_epochs(self):
@@ -170,6 +183,8 @@ def fit_structure(
     generator,
     gather_rows=None,
     progress=None,
+    validation=None,
+    min_decrease=None,
 ):
     """Train ``net`` in place with minibatch Adam until its gates are stable.
 
@@ -177,14 +192,20 @@ def fit_structure(
     ``SETTLE_AFTER_FALL`` of its first value, and then when its flip
     fraction is below ``tol`` or the curve has plateaued: no more than
     ``PLATEAU_DECREASE`` below the lowest flip fraction seen so far.
-    Minibatch noise keeps flipping a few gates near zero forever (measured:
-    2-6% per epoch on 384-d text embeddings), so a plateau means the
+    Minibatch noise keeps flipping a few gates near zero forever, so a plateau means the
     structure is as settled as the optimiser allows. Stops after
     ``patience`` calm epochs in a row, or after ``max_epochs``. When a batch
     holds every row, the steps are full-batch and deterministic, so fitting
     with integer sample weights equals fitting on repeated rows.
     ``gather_rows`` selects rows of ``X`` (default: :func:`row_gatherer`).
+
+    With ``validation`` (``(X, targets, weights)`` of held-out rows), an
+    epoch is calm only once the net has also stopped learning: its
+    validation loss fell by no more than ``min_decrease`` of the best loss
+    of the earlier epochs (default ``LEARNING_DECREASE``). Without it the
+    training loss would always count as learning.
     """
+    min_decrease = LEARNING_DECREASE if min_decrease is None else min_decrease
     gather_rows = gather_rows or row_gatherer(X)
     params = FlatParameters(net, transpose_first=X.is_sparse)
     optimizer = Adam(params.values, params.n_decayed, lr=learning_rate_init)
@@ -215,7 +236,14 @@ def fit_structure(
         gates = probe_gates(net, X_probe)
         change = flip_fraction(previous_gates, gates, w_probe)
         previous_gates = gates
-        calm_epochs = calm_epochs + 1 if is_calm(change, result.change_curve, tol) else 0
+        gates_calm = is_calm(change, result.change_curve, tol)
+        calm = gates_calm
+        if validation is not None:
+            judged = mean_loss(net, *validation, loss)
+            calm = calm and not is_learning(judged, result.validation_loss_curve, min_decrease)
+            result.validation_loss_curve.append(judged)
+        calm_epochs = calm_epochs + 1 if calm else 0
+        result.gates_settled = gates_calm
         result.loss_curve.append(epoch_loss)
         result.change_curve.append(change)
         if progress is not None:
@@ -242,9 +270,8 @@ class FlatParameters:
     With ``transpose_first`` the first layer is stored ``(fan_in, fan_out)``
     and its weight and gradient are transposed views of that slot. Sparse
     input wants this layout: its products ``X @ W.T`` and ``X.T @ delta``
-    then read and write the slot directly, where the usual layout cost a
-    transposing copy of each (65,536 hashed text columns into 50 units: 6
-    and 5.5 ms of a 25 ms warm-up step).
+    then read and write the slot directly, where the usual layout costs a
+    transposing copy of each.
     """
 
     def __init__(self, net, transpose_first=False):
@@ -272,18 +299,16 @@ def _views(flat, like):
 class Adam:
     """Adam (Kingma and Ba, as ``torch.optim.Adam``) on a flat vector, coupled L2.
 
-    ``torch.optim.Adam`` would do, but building one imports ``torch._dynamo``
-    (1.3 s measured here), once per process: that dominated small fits and
-    every joblib worker of a grid search. The L2 penalty ``alpha / (2 W_b)
+    ``torch.optim.Adam`` would do, but building one imports ``torch._dynamo``,
+    slowly, once per process: that dominated small fits and every joblib
+    worker of a grid search. The L2 penalty ``alpha / (2 W_b)
     ||W||^2`` of a batch of weight ``W_b`` enters as weight decay
     ``alpha / W_b`` on the first ``n_decayed`` entries (the weights, not the
     biases): the same gradient, without building the penalty every step.
 
     The update runs as torch's fused Adam kernel where there is one (CUDA,
     and the CPU from torch 2.4): one call instead of seven whole-vector
-    operations, each of which costs several microseconds of dispatch. On
-    the warm-up nets of the benchmarks (3,760 and 19,403 values) a step took
-    9 and 15 us instead of 79 and 119.
+    operations, each of which costs several microseconds of dispatch.
     """
 
     def __init__(self, values, n_decayed, lr, betas=(0.9, 0.999), eps=1e-8, fused=None):
@@ -304,46 +329,37 @@ class Adam:
             grad[decayed].add_(self.values[decayed], alpha=weight_decay)
         if self.fused:
             self._step_tensor.fill_(self.n_steps)
-            torch._fused_adam_(
-                [self.values],
-                [grad],
-                [self.m],
-                [self.v],
-                [],
-                [self._step_tensor],
-                lr=self.lr,
-                beta1=self.beta1,
-                beta2=self.beta2,
-                weight_decay=0.0,
-                eps=self.eps,
-                amsgrad=False,
-                maximize=False,
+            fused_adam_step(
+                self.values,
+                grad,
+                self.m,
+                self.v,
+                self._step_tensor,
+                self.lr,
+                self.beta1,
+                self.beta2,
+                self.eps,
             )
             return
-        correction1 = 1 - self.beta1**self.n_steps
-        correction2_sqrt = math.sqrt(1 - self.beta2**self.n_steps)
-        self.m.mul_(self.beta1).add_(grad, alpha=1 - self.beta1)
-        self.v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        denom = (self.v.sqrt() / correction2_sqrt).add_(self.eps)
-        self.values.addcdiv_(self.m, denom, value=-self.lr / correction1)
-
-
-def has_fused_adam(device):
-    """Whether torch has a fused Adam kernel for ``device`` (CUDA; the CPU from torch 2.4)."""
-    if not hasattr(torch, "_fused_adam_"):
-        return False
-    device_type = torch.device(device).type
-    if device_type == "cuda":
-        return True
-    return device_type == "cpu" and torch.torch_version.TorchVersion(torch.__version__) >= (2, 4)
+        adam_step(
+            self.values,
+            grad,
+            self.m,
+            self.v,
+            self.n_steps,
+            self.lr,
+            self.beta1,
+            self.beta2,
+            self.eps,
+        )
 
 
 def backprop(net, params, X, targets, sample_scale, loss):
     """Gradient of ``sum_n scale_n loss_n`` into ``params.grad``; returns that sum.
 
     Written out by hand rather than with autograd: a warm-up step is a few
-    small matmuls, and with autograd's bookkeeping (and per-tensor Adam) an
-    epoch took 1.5 times as long (measured on 384-d embeddings, batch 512).
+    small matmuls, and autograd's bookkeeping (and per-tensor Adam) slowed
+    an epoch markedly.
     """
     acts = layer_outputs(net, X)
     values, grad_out = loss_and_output_gradient(loss, acts[-1], targets)
@@ -351,14 +367,14 @@ def backprop(net, params, X, targets, sample_scale, loss):
     for layer in reversed(range(len(net.weights))):
         a = acts[layer]
         if a.is_sparse:
-            params.weight_grads[layer].copy_(torch.sparse.mm(a.t(), delta).T)
+            params.weight_grads[layer].copy_(sparse_mm(a.t(), delta).T)
         else:
             torch.mm(delta.T, a, out=params.weight_grads[layer])
         torch.sum(delta, dim=0, out=params.bias_grads[layer])
         if layer:
             # ReLU's backward in one kernel; multiplying by the bool mask (a > 0)
             # cost three times as long (promotion to float, then the product).
-            delta = torch.ops.aten.threshold_backward(delta @ net.weights[layer], a, 0)
+            delta = relu_backward(delta @ net.weights[layer], a)
     return values @ sample_scale
 
 

@@ -400,6 +400,7 @@ class GLAIBlock(nn.Module):
                 w = torch.ones(X.shape[0], dtype=work, device=X.device)
             else:
                 w = torch.as_tensor(probe_weights).reshape(-1).to(device=X.device, dtype=work)
+            _check_probe(X, w)
             live = self.structural_net()
             net = StructuralNet(
                 [t.detach().to(work) for t in live.weights],
@@ -559,6 +560,23 @@ class GLAIBlock(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"hidden_sizes={self.hidden_sizes}, structural_sizes={self.structural_sizes}, "
             f"param_budget={self.param_budget_}, stage={stage!r}, n_params={self.n_params}"
+        )
+
+
+def _check_probe(X, w):
+    """Refuse probe data that would score every path zero (or NaN) and prune to a constant."""
+    if not torch.isfinite(X).all():
+        raise ValueError("freeze_structure: probe_inputs contain NaN or infinite values.")
+    if w.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"freeze_structure: probe_weights has {w.shape[0]} values for {X.shape[0]} probe rows."
+        )
+    if not torch.isfinite(w).all() or (w < 0).any():
+        raise ValueError("freeze_structure: probe_weights must be finite and non-negative.")
+    if not w.sum() > 0:
+        raise ValueError(
+            "freeze_structure: probe_weights are all zero; at least one probe row needs "
+            "a positive weight."
         )
 
 

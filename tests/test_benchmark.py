@@ -3,9 +3,12 @@
 import csv
 
 import numpy as np
+import pytest
 
 from benchmarks import compare, sparse_text, warmup_length
 from skglai import GLAIClassifier
+
+pytestmark = pytest.mark.benchmark  # deselect with -m 'not benchmark'
 
 
 def test_fastest_fit_keeps_the_fastest_of_fresh_models(monkeypatch):

@@ -8,9 +8,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
 
 from skglai import GLAIClassifier, GLAIRegressor
 
@@ -134,8 +136,9 @@ def test_float32_stays_float32(small_classification):
 def test_sparse_input_matches_dense(small_classification, fmt, solver):
     X, y = small_classification
     X = np.where(np.abs(X) < 0.5, 0.0, X)
-    dense = GLAIClassifier(**FAST, solver=solver).fit(X, y)
-    sparse = GLAIClassifier(**FAST, solver=solver).fit(sp.csr_matrix(X).asformat(fmt), y)
+    params = dict(FAST, solver=solver, input_conditioning="none")  # the same coordinates
+    dense = GLAIClassifier(**params).fit(X, y)
+    sparse = GLAIClassifier(**params).fit(sp.csr_matrix(X).asformat(fmt), y)
     np.testing.assert_allclose(
         sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), rtol=1e-6, atol=1e-8
     )
@@ -149,10 +152,11 @@ def test_sparse_chunks_gathered_each_pass_match_dense(monkeypatch):
     X = rng.randn(700, 6)  # three chunks of at most 256 rows
     y = (X[:, 0] - X[:, 1] > 0).astype(int)
     X = np.where(np.abs(X) < 0.5, 0.0, X)
-    dense = GLAIClassifier(**FAST).fit(X, y)
+    params = dict(FAST, input_conditioning="none")  # the same coordinates
+    dense = GLAIClassifier(**params).fit(X, y)
     monkeypatch.setattr(solvers, "CHUNK_ELEMENTS", 1)  # chunks of 256 rows
     monkeypatch.setattr(solvers, "CACHE_ELEMENTS", 0)  # none cached
-    sparse = GLAIClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    sparse = GLAIClassifier(**params).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(
         sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), rtol=1e-6, atol=1e-8
     )
@@ -294,24 +298,38 @@ def test_sample_weight_zero_equals_dropping_rows(small_classification):
     )
 
 
-def test_class_weight_balanced_shifts_predictions(small_classification):
-    X, y = small_classification
+def test_class_weight_balanced_shifts_predictions():
+    """'balanced' fits as the equivalent sample weights do, and predicts the rare class more."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 4)
+    y = (X[:, 0] + 1.5 * rng.randn(400) > 2).astype(int)  # about 10% ones, overlapping
     plain = GLAIClassifier(**FAST).fit(X, y)
     balanced = GLAIClassifier(**FAST, class_weight="balanced").fit(X, y)
-    rare = np.bincount(y).argmin()
-    assert (balanced.predict(X) == rare).sum() >= (plain.predict(X) == rare).sum()
+    weighted = GLAIClassifier(**FAST).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    np.testing.assert_allclose(balanced.predict_proba(X), weighted.predict_proba(X))
+    assert balanced.predict(X).sum() > 2 * max(plain.predict(X).sum(), 10)
 
 
 def test_warm_start_continues_from_fitted_paths(small_classification):
     X, y = small_classification
-    clf = GLAIClassifier(**FAST, warm_start=True).fit(X, y)
+    params = {**FAST, "max_iter": 3}  # stops short of convergence, so the refit has work
+    with pytest.warns(ConvergenceWarning):
+        clf = GLAIClassifier(**params, warm_start=True).fit(X, y)
     chains = clf.paths_.block_chains.copy()
+    structure = [w.copy() for w in clf.structural_coefs_]
     loss_before = clf.loss_curve_[-1]
-    clf.fit(X, y)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    # The structure and paths are kept, and the convex phase resumes from the
+    # fitted values: below where it stopped, far below where a cold fit starts.
     np.testing.assert_array_equal(clf.paths_.block_chains, chains)
-    # The convex phase resumes from the fitted values (it may be converged already).
-    assert not clf.loss_curve_ or clf.loss_curve_[0] <= loss_before + 1e-12
-    assert not hasattr(clf, "structure_change_") or len(clf.structure_change_) >= 1
+    for kept, before in zip(clf.structural_coefs_, structure):
+        np.testing.assert_array_equal(kept, before)
+    assert clf.n_iter_ == 3
+    assert clf.loss_curve_[0] <= loss_before
+    with pytest.warns(ConvergenceWarning):
+        cold = GLAIClassifier(**params).fit(X, y)
+    assert clf.loss_curve_[0] < cold.loss_curve_[0] - 0.1
 
 
 def test_deep_nets_fit(small_regression):

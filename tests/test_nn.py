@@ -2,7 +2,6 @@
 
 import io
 import math
-import time
 
 import pytest
 import torch
@@ -280,7 +279,6 @@ def test_torch_compile():
     # backend="aot_eager": traces with dynamo and AOT autograd (forward and
     # backward graphs) without inductor's C++ code generation, to stay fast.
     pytest.importorskip("torch._dynamo")
-    start = time.perf_counter()
     block, X, y = trained_block()
     compiled = torch.compile(block, backend="aot_eager", fullgraph=True)  # no graph breaks
     assert torch.allclose(compiled(X), block(X), atol=1e-6)
@@ -290,7 +288,6 @@ def test_torch_compile():
     assert torch.allclose(out, block(X), atol=1e-6)
     cross_entropy(out, y).backward()
     assert block.theta.grad is not None and x.grad is not None
-    assert time.perf_counter() - start < 60
 
 
 def test_frozen_training_lowers_the_loss_and_keeps_the_gates():
@@ -323,3 +320,30 @@ def test_update_stability_sees_flips():
     assert 0.0 < change <= 1.0 and not block.frozen
     block.update_stability(X, auto_freeze=False, tol=1.0, patience=1)
     assert not block.frozen
+
+
+@pytest.mark.parametrize(
+    "probe, weights, message",
+    [
+        (torch.full((32, 6), float("nan")), None, "NaN or infinite"),
+        ("nan_row", None, "NaN or infinite"),
+        (None, torch.zeros(32), "all zero"),
+        (None, torch.full((32,), float("nan")), "finite and non-negative"),
+        (None, -torch.ones(32), "finite and non-negative"),
+        (None, torch.ones(5), "5 values for 32"),
+    ],
+)
+def test_freeze_refuses_probes_that_would_prune_to_a_constant(probe, weights, message):
+    torch.manual_seed(0)
+    block = GLAIBlock(6, 3, (16,), reduction_factor=2)
+    good = torch.randn(32, 6)
+    if probe is None:
+        probe = good
+    elif isinstance(probe, str):
+        probe = good.clone()
+        probe[3] = float("nan")
+    with pytest.raises(ValueError, match=message):
+        block.freeze_structure(probe, weights)
+    assert not block.frozen  # nothing was replaced
+    block.freeze_structure(good)
+    assert block.n_params > 3  # more than the output biases

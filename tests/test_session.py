@@ -1,6 +1,8 @@
 """Working with the estimators in a session: progress output, warnings, repr, metadata routing."""
 
 import re
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -10,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.fixes import parse_version
 
 from skglai import GLAIClassifier, GLAIRegressor
 
@@ -18,9 +21,14 @@ FAST = dict(hidden_layer_sizes=(32,), structure_max_epochs=10, random_state=0, d
 
 # ------------------------------------------------------------------ verbose
 def test_verbose_0_prints_nothing(capsys, digits_split):
+    """No output and no warning (which would reach stderr outside pytest)."""
     X, _, y, _ = digits_split
-    GLAIClassifier(**FAST, verbose=0).fit(X, y)
-    GLAIRegressor(**FAST, verbose=0).fit(X, y.astype(float))
+    params = {**FAST, "structure_max_epochs": 30}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GLAIClassifier(**params, verbose=0).fit(X, y)
+        GLAIRegressor(**params, verbose=0).fit(X, y.astype(float))
+    assert [str(w.message) for w in caught] == []
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
@@ -115,9 +123,10 @@ def test_repr_html_marks_user_set_parameters():
             r'<tr class="([^"]*)">.*?<td class="param">.*?(\w+)', html, re.S
         )
     }
-    if rows:  # the parameter table (scikit-learn >= 1.7)
-        assert rows["reduction_factor"] == "user-set"
-        assert rows["alpha"] == "default"
+    if parse_version(sklearn.__version__) < parse_version("1.7"):  # no table before 1.7
+        return
+    assert rows["reduction_factor"] == "user-set"
+    assert rows["alpha"] == "default"
 
 
 # ---------------------------------------------------------- metadata routing
@@ -178,3 +187,27 @@ def test_unrequested_sample_weight_is_an_error(digits_split):
         )
         with pytest.raises(ValueError, match="sample_weight"):
             pipe.fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_a_dataframe_fit_and_predict_warn_nothing():
+    """Read-only frame values reach torch without its "not writable" warning.
+
+    torch warns once per process, so this runs in a fresh interpreter.
+    """
+    pytest.importorskip("pandas")
+    code = """
+import warnings
+warnings.simplefilter("error")
+from sklearn.datasets import load_diabetes
+from skglai import GLAIClassifier, GLAIRegressor
+X, y = load_diabetes(return_X_y=True, as_frame=True)
+params = dict(hidden_layer_sizes=(8,), structure_max_epochs=100, random_state=0)
+GLAIRegressor(**params).fit(X, y).predict(X)
+GLAIClassifier(**params).fit(X, y > y.median()).predict_proba(X)
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"

@@ -306,24 +306,70 @@ def test_to_torch_and_save_load_round_trip(small_classification, tmp_path):
         assert loaded.n_params_ == est.n_params_
 
 
-def test_inconsistent_shared_arrays_are_rejected(small_classification, tmp_path):
+def _rewrite(path, arrays, fitted_edit=None):
+    """Write ``arrays`` back as a well-formed file: declared shapes and digest recomputed."""
+    import json
+
     import skglai._persistence as persistence
 
+    arrays = dict(arrays)
+    arrays.pop(persistence.DIGEST_KEY)
+    meta = json.loads(str(arrays[persistence.META_KEY]))
+    meta["arrays"] = {
+        k: [v.dtype.str, list(v.shape)] for k, v in arrays.items() if k != persistence.META_KEY
+    }
+    meta["integrity"] = "sha256"
+    if fitted_edit:
+        fitted_edit(meta["fitted"])
+    arrays[persistence.META_KEY] = np.array(json.dumps(meta, sort_keys=True))
+    arrays[persistence.DIGEST_KEY] = np.array(persistence._digest(arrays))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_shared_blocks_round_trip_with_a_key(small_classification, tmp_path):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST, shared_units=True).fit(X, y)
+    assert clf.paths_.n_shared > 0
+    path = skglai.save(clf, tmp_path / "model.npz", key=b"secret")
+    loaded = skglai.load(path, key=b"secret")
+    assert loaded.shared_units_ is True
+    np.testing.assert_array_equal(loaded.paths_.shared_theta, clf.paths_.shared_theta)
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+
+
+def test_inconsistent_shared_arrays_are_rejected(small_classification, tmp_path):
     X, y = small_classification
     path = tmp_path / "model.npz"
     skglai.save(GLAIClassifier(**FAST, shared_units=True).fit(X, y), path)
     with np.load(path, allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
-    for key, bad in (
-        ("paths_/shared_units", arrays["paths_/shared_units"] + 1000),
-        ("paths_/shared_theta", arrays["paths_/shared_theta"][:, :-1]),
+    for key, bad, edit in (
+        ("paths_/shared_units", arrays["paths_/shared_units"] + 1000, None),
+        ("paths_/shared_theta", arrays["paths_/shared_theta"][:, :-1], None),
+        ("paths_/shared_theta", arrays["paths_/shared_theta"].astype(np.float32), None),
+        (
+            "paths_/shared_units",
+            arrays["paths_/shared_units"],
+            lambda f: f.update(shared_units_=False),
+        ),
     ):
-        tampered = {**arrays, key: bad}
-        del tampered[persistence.DIGEST_KEY]
-        tampered[persistence.DIGEST_KEY] = np.array(persistence._digest(tampered))
-        np.savez(path, **tampered)
+        _rewrite(path, {**arrays, key: bad}, edit)
         with pytest.raises(ValueError, match="do not fit together"):
             skglai.load(path)
+
+
+def test_a_file_without_shared_arrays_loads_as_none_shared(small_classification, tmp_path):
+    X, y = small_classification
+    clf = GLAIClassifier(**FAST).fit(X, y)
+    path = tmp_path / "model.npz"
+    skglai.save(clf, path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files if "shared" not in k}
+    _rewrite(path, arrays, lambda f: f.pop("shared_units_"))
+    loaded = skglai.load(path)
+    assert loaded.shared_units_ is False and loaded.paths_.n_shared == 0
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
 
 
 def test_warm_start_reuses_shared_blocks_and_refuses_a_changed_choice(small_classification):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skglai import GLAIClassifier, GLAIRegressor
-from skglai._structure import is_calm, structural_sizes
+from skglai._structure import is_calm, is_learning, structural_sizes
 
 
 def test_structural_sizes_round_up():
@@ -208,3 +208,64 @@ def test_backprop_matches_autograd(loss, hidden, sparse, transpose_first):
     torch.testing.assert_close(value, expected.detach())
     for got, want in zip((*flat.weight_grads, *flat.bias_grads), ref):
         torch.testing.assert_close(got, want.grad)
+
+
+@pytest.mark.parametrize(
+    "loss, previous, min_decrease, learning",
+    [
+        (1.0, [], 0.0, True),  # the first epoch has nothing to compare with
+        (0.95, [1.2, 1.0], 0.01, True),  # 5% below the best so far
+        (0.995, [1.2, 1.0], 0.01, False),  # less than 1% below it
+        (0.999, [1.2, 1.0], 0.0, True),  # any improvement counts at 0
+        (1.05, [1.2, 1.0], 0.0, False),  # worse than the best: not learning
+    ],
+)
+def test_learning_rule(loss, previous, min_decrease, learning):
+    assert is_learning(loss, previous, min_decrease) is learning
+
+
+def _warm_up(min_decrease, validation, max_epochs=200):
+    import torch
+
+    from skglai._structure import fit_structure, init_structural_net
+
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.randn(600, 8))
+    y = torch.as_tensor((X[:, 0] * X[:, 1] + X[:, 2] > 0).long().numpy())
+    weights = torch.ones(600, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    net = init_structural_net((8, 16, 2), torch.float64, "cpu", generator)
+    held_out = (X[500:], y[500:], weights[500:]) if validation else None
+    return fit_structure(
+        X[:500],
+        y[:500],
+        weights[:500],
+        "softmax",
+        net,
+        alpha=1e-4,
+        batch_size=64,
+        learning_rate_init=2e-3,
+        max_epochs=max_epochs,
+        tol=0.01,
+        patience=1,
+        probe_rows=np.arange(500),
+        generator=generator,
+        validation=held_out,
+        min_decrease=min_decrease,
+    )
+
+
+def test_warm_up_does_not_stop_while_the_validation_loss_falls():
+    result = _warm_up(0.0, validation=True)
+    judged = result.validation_loss_curve
+    assert len(judged) == result.n_epochs
+    assert result.settled
+    assert not is_learning(judged[-1], judged[:-1], 0.0)
+    gates_only = _warm_up(1.0, validation=True)  # no decrease of 100%: the rule is off
+    assert gates_only.n_epochs < result.n_epochs
+
+
+def test_without_validation_rows_the_gates_alone_decide():
+    result = _warm_up(0.0, validation=False)
+    assert result.validation_loss_curve == []
+    assert result.n_epochs == _warm_up(1.0, validation=False).n_epochs

@@ -106,3 +106,49 @@ def test_failed_refit_leaves_model_untouched(X_bad, y_bad):
     assert set(vars(clf)) == set(before)
     assert all(vars(clf)[k] is before[k] for k in before)
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_auto_early_stopping_split_error_names_the_users_setting():
+    # 'auto' holds out a stratified split from 2000 samples on; a class of one sample cannot be
+    X_big = rng.randn(2000, 3)
+    y_big = np.r_[np.arange(1999) % 2, 2]
+    clf = GLAIClassifier(**FAST)
+    with pytest.raises(ValueError, match="early_stopping='auto' could not hold out"):
+        clf.fit(X_big, y_big)
+    with pytest.raises(ValueError, match="early_stopping=True could not hold out"):
+        clf.set_params(early_stopping=True).fit(X_big, y_big)
+
+
+def test_none_labels_are_not_called_numbers():
+    labels = np.array(["a", None] * 20, dtype=object)
+    with pytest.raises(ValueError, match="None labels") as info:
+        GLAIClassifier(**FAST).fit(X, labels)
+    assert "number" not in str(info.value)
+
+
+def test_boolean_param_budget_is_rejected():
+    with pytest.raises(ValueError, match="param_budget must be 'mlp' or a positive int; got True"):
+        GLAIClassifier(**FAST, param_budget=True).fit(X, y)
+    for budget in (False, np.True_):  # caught by the parameter constraints
+        with pytest.raises(ValueError, match="param_budget"):
+            GLAIClassifier(**FAST, param_budget=budget).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "class_weight, message",
+    [
+        ({0: -0.5, 1: 1.0}, "non-negative"),
+        ({0: np.nan, 1: 1.0}, "non-negative"),
+        ({0: 0.0, 1: 0.0}, "zero weight"),
+    ],
+)
+def test_bad_class_weights_are_rejected(class_weight, message):
+    with pytest.raises(ValueError, match=message):
+        GLAIClassifier(**FAST, class_weight=class_weight).fit(X, y)
+
+
+def test_sample_and_class_weights_that_cancel_are_rejected():
+    # each is fine alone; together they leave no weight (a ZeroDivisionError in the warm-up)
+    sample_weight = (y == 1).astype(float)
+    with pytest.raises(ValueError, match="together give every sample a zero weight"):
+        GLAIClassifier(**FAST, class_weight={0: 1.0, 1: 0.0}).fit(X, y, sample_weight)
