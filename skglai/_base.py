@@ -37,7 +37,13 @@ from ._losses import per_sample_loss
 from ._memory import check_fit_memory, fit_memory_estimate
 from ._paths import PathOperator, compute_gates, structural_path_set
 from ._progress import phase_progress
-from ._pruning import center_softmax_outputs, min_budget, mlp_param_count, select_paths
+from ._pruning import (
+    center_softmax_outputs,
+    min_budget,
+    mlp_param_count,
+    select_paths,
+    select_shared_units,
+)
 from ._solvers import (
     ConvexProblem,
     Monitor,
@@ -69,6 +75,9 @@ AUTO_MIN_STEPS = 4
 # With early stopping, inputs larger than this are not copied into a training
 # subset; the validation rows get zero training weight instead.
 MASK_VALIDATION_BYTES = 256 << 20
+# shared_units='auto' shares the first-layer units from this many outputs on,
+# where a block per (output, unit) spreads the budget too thin.
+SHARED_UNITS_AUTO_OUTPUTS = 10
 
 
 class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
@@ -98,6 +107,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "shared_units": [StrOptions({"auto"}), "boolean"],
     }
 
     @abstractmethod
@@ -124,6 +134,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         random_state=None,
         verbose=0,
         warm_start=False,
+        shared_units=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.reduction_factor = reduction_factor
@@ -145,6 +156,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.shared_units = shared_units
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -245,9 +257,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
+        share = self._shares_units(n_outputs)
         with _timed(times, "structure"):
             reuse = self._reusable_state(
-                X.shape[1], n_outputs, target_state, conditioner, hidden, budget
+                X.shape[1], n_outputs, target_state, conditioner, hidden, budget, share
             )
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
@@ -262,16 +275,16 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             paths = (
                 reuse[1]
                 if reuse is not None
-                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
+                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share)
             )
-            operator = PathOperator(paths, n_outputs, data.dtype, device)
+            operator = PathOperator(paths, n_outputs, data.dtype, device, net)
             ext_gates = compute_gates(net, X_t)
 
         with _timed(times, "quantities"):
             solver = resolve_solver(self.solver, loss, len(train), paths.n_params)
             params = [
                 torch.as_tensor(values, dtype=data.dtype, device=device).clone()
-                for values in (paths.theta, paths.coef)
+                for values in (paths.stacked_theta(), paths.coef)
             ]
             penalised = ~_is_output_bias(paths.scalar_chains, net.hidden_sizes)
             problem = ConvexProblem(
@@ -290,15 +303,18 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
             monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
 
-        theta, coef = (to_numpy(p) for p in params)
+        fitted_paths = paths.with_values(*(to_numpy(p) for p in params))
         fitted_paths = dataclasses.replace(
-            paths, theta=_blocks_to(conditioner.to_raw, theta), coef=coef
+            fitted_paths,
+            theta=_blocks_to(conditioner.to_raw, fitted_paths.theta),
+            shared_theta=_blocks_to(conditioner.to_raw, fitted_paths.shared_theta),
         )
         net = _first_layer_to(conditioner.to_raw, net)
         for name, value in target_state.items():
             setattr(self, name, value)
         self._set_structure_attributes(net, structure)
         self._set_path_attributes(fitted_paths, n_outputs, budget)
+        self.shared_units_ = share
         self._set_quantity_attributes(monitor, n_iter, solver)
         self.fit_times_, self.device_ = times, str(device)
         return self
@@ -399,15 +415,25 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return n_samples >= self._early_stopping_auto_samples
         return bool(self.early_stopping)
 
-    def _reusable_state(self, n_features, n_outputs, target_state, conditioner, hidden, budget):
+    def _shares_units(self, n_outputs):
+        """Whether this fit asks for shared unit blocks (``shared_units`` resolved)."""
+        if self.shared_units == "auto":
+            return n_outputs >= SHARED_UNITS_AUTO_OUTPUTS
+        return bool(self.shared_units)
+
+    def _reusable_state(
+        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share
+    ):
         """With warm_start, the previous structure and paths when they still fit.
 
-        Changed data shapes, classes, structural sizes or budget start a
-        fresh fit, so ``n_params_ <= param_budget_`` always holds. The
-        fitted values are stored for raw input; they come back in the
-        conditioned coordinates of this fit.
+        Changed data shapes, classes, structural sizes, budget or resolved
+        ``shared_units`` start a fresh fit, so ``n_params_ <= param_budget_``
+        always holds. The fitted values are stored for raw input; they come
+        back in the conditioned coordinates of this fit.
         """
         if not (self.warm_start and hasattr(self, "paths_")):
+            return None
+        if getattr(self, "shared_units_", False) != share:
             return None
         if self.n_outputs_ != n_outputs or self.structural_coefs_[0].shape[0] != n_features:
             return None
@@ -422,7 +448,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return None
         to_conditioned = conditioner.to_conditioned
         paths = dataclasses.replace(
-            self.paths_, theta=_blocks_to(to_conditioned, self.paths_.theta)
+            self.paths_,
+            theta=_blocks_to(to_conditioned, self.paths_.theta),
+            shared_theta=_blocks_to(to_conditioned, self.paths_.shared_theta),
         )
 
         def conditioned_net(dtype, device):  # built on the fit's device
@@ -463,12 +491,18 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         return structure
 
-    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows):
+    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share=False):
         if loss == "softmax":
             center_softmax_outputs(net)  # the same probabilities, cheaper to prune
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
         X_probe, w_probe = gather_rows(probe), w_t[probe]
-        return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
+        if not share:
+            return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
+        # Shared blocks first, the dedicated paths in what they leave.
+        shared = select_shared_units(net, n_outputs, budget, X_probe, w_probe)
+        budget -= len(shared) * (X_t.shape[1] + 1)
+        chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
+        return structural_path_set(net, *chains, shared_units=shared)
 
     def _solve(self, solver, problem, params, monitor, generator, n_train):
         monitor.start(params)
@@ -560,10 +594,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         )
         dtype = torch_dtype(self.paths_.theta.dtype)
         net = self._structural_net(dtype, "cpu")
-        operator = PathOperator(self.paths_, self.n_outputs_, dtype, "cpu")
-        theta = torch.from_numpy(self.paths_.theta)
+        operator = PathOperator(self.paths_, self.n_outputs_, dtype, "cpu", net)
+        theta = torch.from_numpy(self.paths_.stacked_theta())
         coef = torch.from_numpy(self.paths_.coef)
-        n_paths = len(self.paths_.theta) + len(self.paths_.coef)
+        n_paths = len(theta) + len(self.paths_.coef)
         chunk = max(256, PREDICT_CHUNK_ELEMENTS // max(n_paths, 1))
         outputs = np.empty((X.shape[0], self.n_outputs_), dtype=self.paths_.theta.dtype)
         with torch.no_grad():

@@ -114,6 +114,7 @@ True""",
         random_state=None,
         verbose=0,
         warm_start=False,
+        shared_units=False,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -136,6 +137,7 @@ True""",
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            shared_units=shared_units,
         )
         self.class_weight = class_weight
 
@@ -387,6 +389,7 @@ Examples
         random_state=None,
         verbose=0,
         warm_start=False,
+        shared_units=False,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -409,6 +412,7 @@ Examples
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            shared_units=shared_units,
         )
 
     def _encode_targets(self, y, sample_weight):

@@ -96,9 +96,22 @@ warm_start : bool, default=False
     Reuse the fitted structure and paths and continue the convex phase
     from the fitted path values. When the structure no longer fits (a
     changed ``hidden_layer_sizes``, ``reduction_factor`` or
-    ``param_budget``, number of features or outputs), the fit starts
-    afresh, as scikit-learn's MLPs ignore a previous state of other
-    shapes; ``n_params_ <= param_budget_`` always holds.""",
+    ``param_budget``, number of features or outputs, or resolved
+    ``shared_units``), the fit starts afresh, as scikit-learn's MLPs
+    ignore a previous state of other shapes; ``n_params_ <= param_budget_``
+    always holds.""",
+    "shared_units": """\
+shared_units : 'auto' or bool, default=False
+    Give each first-layer unit of the structural net one block of input
+    weights shared by all outputs, mixed by the frozen net downstream
+    (``o_k = sum_j R_kj(x) (v_j . x~)``, with ``R`` the gated frozen
+    weights), as an MLP shares a unit among its outputs; the rest of
+    the budget goes to dedicated (output, path) blocks, which start at
+    zero on shared units. The problem stays convex, and with every unit
+    shared the model starts as the structural net exactly. With a
+    budget too small for every unit, the best-scoring units are shared;
+    too small for one, none is. ``'auto'`` shares from 10 outputs on.
+    The resolved choice is in ``shared_units_``.""",
 }
 
 _ATTRIBUTES = {
@@ -116,6 +129,10 @@ n_params_ : int
     "param_budget_": """\
 param_budget_ : int
     The budget the path model was pruned to.""",
+    "shared_units_": """\
+shared_units_ : bool
+    Whether the fit asked for shared unit blocks; ``paths_.shared_units``
+    names the units that got one.""",
     "structure_change_": """\
 structure_change_ : ndarray of shape (`n_structure_epochs_`,)
     Fraction of probe gates that flipped in each warm-up epoch.""",

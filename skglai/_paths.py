@@ -20,8 +20,21 @@ With the gates frozen the outputs are linear in the blocks and scalars, and
 and ``o_k = sum of the rows of V whose path feeds output k``, at the cost of
 the MLP's first layer and without ever building the ``n x (K*m*(D+1))``
 design matrix.
+
+*Shared unit blocks* (``shared_units``) are the convex middle ground
+between a block per (output, chain) and the MLP's shared first layer: a
+first-layer unit ``j`` gets one block ``v_j`` in R^(D+1) serving every
+output, mixed by the frozen net downstream::
+
+    o_k(x) += sum_j R_kj(x) * (v_j . x~),   R(x) = d o / d a_1 with the gates frozen
+
+(``R_kj(x) = W_2[k, j] g_j(x)`` for one hidden layer). The outputs stay
+linear in ``v``; ``R(x) u`` is one gated linear pass through the frozen
+weights, never an ``n x K x m`` tensor. With ``v_j = r_j`` a shared block
+carries every block path that starts at unit ``j``.
 """
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -31,6 +44,9 @@ import torch
 from ._backend import sparse_matmul, sparse_mm, to_numpy
 from ._structure import hidden_gates
 
+# Bounds the (rows, K, m) products of :meth:`PathOperator.shared_mixing`.
+SQ_NORM_CHUNK_ELEMENTS = 1 << 22
+
 
 @dataclass
 class PathSet:
@@ -39,7 +55,12 @@ class PathSet:
     ``block_chains`` (Q, L) and ``scalar_chains`` (P, L) hold extended unit
     indices (``m_l`` is layer ``l``'s constant unit); ``block_outputs`` and
     ``scalar_outputs`` the output each path feeds; ``theta`` (Q, D+1) and
-    ``coef`` (P,) the trainable values.
+    ``coef`` (P,) the trainable values. ``shared_units`` (S,) names the
+    first-layer units with a shared block, ``shared_theta`` (S, D+1) their
+    values (both empty without sharing).
+
+    The solvers see one block matrix, the shared blocks first
+    (:meth:`stacked_theta`), as :class:`PathOperator` expects.
     """
 
     block_chains: np.ndarray
@@ -48,10 +69,35 @@ class PathSet:
     scalar_chains: np.ndarray
     scalar_outputs: np.ndarray
     coef: np.ndarray
+    shared_units: np.ndarray = None
+    shared_theta: np.ndarray = None
+
+    def __post_init__(self):
+        if self.shared_units is None:
+            self.shared_units = np.zeros(0, dtype=np.int64)
+        if self.shared_theta is None and self.theta is not None:
+            self.shared_theta = np.zeros((0, self.theta.shape[1]), dtype=self.theta.dtype)
+
+    @property
+    def n_shared(self):
+        return len(self.shared_units)
 
     @property
     def n_params(self):
-        return int(self.theta.size + self.coef.size)
+        return int(self.theta.size + self.coef.size + self.shared_theta.size)
+
+    def stacked_theta(self):
+        """Shared blocks then dedicated blocks, as one (S + Q, D+1) array."""
+        return np.concatenate([self.shared_theta, self.theta])
+
+    def with_values(self, stacked_theta, coef):
+        """A copy holding ``stacked_theta`` (laid out as :meth:`stacked_theta`) and ``coef``."""
+        return dataclasses.replace(
+            self,
+            theta=stacked_theta[self.n_shared :],
+            coef=coef,
+            shared_theta=stacked_theta[: self.n_shared],
+        )
 
 
 def extended_matrices(net):
@@ -129,18 +175,35 @@ def full_path_set(net, n_outputs):
     return structural_path_set(net, block_chains, block_outputs, scalar_chains, scalar_outputs)
 
 
-def structural_path_set(net, block_chains, block_outputs, scalar_chains, scalar_outputs):
-    """A :class:`PathSet` of the given paths with the values the structural net gives them."""
+def structural_path_set(
+    net, block_chains, block_outputs, scalar_chains, scalar_outputs, shared_units=None
+):
+    """A :class:`PathSet` of the given paths with the values the structural net gives them.
+
+    With ``shared_units``, each of those units' shared block starts at its
+    first-layer row ``r_j`` and carries all of the unit's block paths, so
+    the dedicated blocks starting there start at zero: the model still
+    equals the structural net wherever the paths it needs are kept.
+    """
     theta, coef = structural_path_values(
         net, block_chains, block_outputs, scalar_chains, scalar_outputs
     )
+    theta = to_numpy(theta)
+    shared_theta = None
+    if shared_units is not None:
+        shared_units = np.asarray(shared_units, dtype=np.int64)
+        first_rows, _ = extended_matrices(net)
+        shared_theta = to_numpy(first_rows[torch.as_tensor(shared_units)])
+        theta[np.isin(block_chains[:, 0], shared_units)] = 0.0
     return PathSet(
         block_chains,
         block_outputs,
-        to_numpy(theta),
+        theta,
         scalar_chains,
         scalar_outputs,
         to_numpy(coef),
+        shared_units,
+        shared_theta,
     )
 
 
@@ -187,27 +250,93 @@ class PathOperator:
     BLAS runs slowly.
     """
 
-    def __init__(self, paths, n_outputs, dtype, device):
+    def __init__(self, paths, n_outputs, dtype, device, net=None):
         self.dtype, self.device, self.n_outputs = dtype, device, n_outputs
         self.block_chains = torch.as_tensor(paths.block_chains, device=device)
         self.scalar_chains = torch.as_tensor(paths.scalar_chains, device=device)
         self.block_outputs = torch.as_tensor(paths.block_outputs, device=device)
         self.scalar_outputs = torch.as_tensor(paths.scalar_outputs, device=device)
+        shared = paths.shared_units
+        self.n_shared = 0 if shared is None else len(shared)
+        if self.n_shared:
+            if net is None:
+                raise ValueError("Shared unit blocks need the structural net that mixes them.")
+            self.shared_units = torch.as_tensor(shared, device=device)
+            # The frozen weights downstream of the first layer; the shared
+            # units' columns of the first of them.
+            mixing = [w.detach().to(dtype=dtype, device=device) for w in net.weights[1:]]
+            self.mixing = [mixing[0][:, self.shared_units].contiguous(), *mixing[1:]]
 
     def activations(self, ext_gates):
-        """``(block_gamma, scalar_gamma)``: (Q, n) and (P, n), a path per row."""
+        """``(block_gamma, scalar_gamma)``: (Q, n) and (P, n), a path per row.
+
+        With shared blocks a third entry: each hidden layer's real gates,
+        a unit per row (the first layer's restricted to the shared units).
+        """
         unit_gates = units_first(ext_gates)
-        return (
+        acts = (
             chain_activations(unit_gates, self.block_chains, self.dtype),
             chain_activations(unit_gates, self.scalar_chains, self.dtype),
         )
+        if not self.n_shared:
+            return acts
+        layer_gates = [g[:-1].to(self.dtype) for g in unit_gates]
+        layer_gates[0] = layer_gates[0][self.shared_units]
+        return (*acts, layer_gates)
+
+    def _shared_forward(self, X, layer_gates, shared):
+        """``R(x) (V x~)`` as (K, n): the shared blocks through the frozen gated net."""
+        weights, bias = shared[:, :-1], shared[:, -1:]
+        if X.is_sparse:
+            hidden = (sparse_matmul(X, weights.T) + bias.T).T
+        else:
+            hidden = torch.addmm(bias, weights, X.T)
+        hidden = hidden * layer_gates[0]
+        for matrix, gates in zip(self.mixing[:-1], layer_gates[1:]):
+            hidden = (matrix @ hidden) * gates
+        return self.mixing[-1] @ hidden
+
+    def _shared_backward(self, per_output, layer_gates):
+        """``R(x)^T g`` as (S, n): an output gradient back to the shared units."""
+        delta = per_output
+        for matrix, gates in zip(self.mixing[:0:-1], layer_gates[:0:-1]):
+            delta = (matrix.T @ delta) * gates
+        return (self.mixing[0].T @ delta) * layer_gates[0]
+
+    def shared_mixing(self, layer_gates):
+        """``R(x)`` restricted to the shared units, per row: (n, K, S).
+
+        Only for the normal equations and their diagonal, whose callers
+        bound ``n`` (this is ``K`` times the size of the gates).
+        """
+        if len(self.mixing) == 1:  # one hidden layer: W_2[k, j] g_j(x)
+            return self.mixing[0][None] * layer_gates[0].T[:, None, :]
+        n = layer_gates[0].shape[1]
+        widest = self.n_outputs * max(m.shape[1] for m in self.mixing)
+        step = max(1, SQ_NORM_CHUNK_ELEMENTS // widest)
+        parts = []
+        for start in range(0, n, step):
+            rows = slice(start, start + step)
+            # (rows, K, m_l): the gated product per row, from the outputs backwards
+            product = self.mixing[-1].expand(len(range(n)[rows]), *self.mixing[-1].shape)
+            for matrix, gates in zip(self.mixing[-2::-1], layer_gates[:0:-1]):
+                product = (product * gates[:, rows].T[:, None, :]) @ matrix
+            parts.append(product * layer_gates[0][:, rows].T[:, None, :])
+        return torch.cat(parts)
+
+    def shared_sq_norms(self, layer_gates):
+        """``||R(x)[:, j]||^2`` for each shared unit and row: (S, n)."""
+        if len(self.mixing) == 1:  # R's columns do not depend on x, only their gates
+            return self.mixing[0].pow(2).sum(dim=0)[:, None] * layer_gates[0]
+        return self.shared_mixing(layer_gates).pow(2).sum(dim=1).T
 
     def forward(self, X, activations, theta, coef):
         """Outputs ``(n, K)`` for rows ``X`` whose activations are given.
 
         The result is a transposed view of the ``(K, n)`` sums.
         """
-        block_gamma, scalar_gamma = activations
+        block_gamma, scalar_gamma = activations[:2]
+        shared, theta = theta[: self.n_shared], theta[self.n_shared :]
         weights, bias = theta[:, :-1], theta[:, -1:]
         if X.is_sparse:
             u = (sparse_matmul(X, weights.T) + bias.T).T
@@ -218,6 +347,8 @@ class PathOperator:
         outputs = torch.zeros(self.n_outputs, X.shape[0], dtype=u.dtype, device=u.device)
         outputs.index_add_(0, self.block_outputs, u)
         outputs.index_add_(0, self.scalar_outputs, scalar_gamma * coef[:, None])
+        if self.n_shared:
+            outputs = outputs + self._shared_forward(X, activations[2], shared)
         return outputs.T
 
     def transpose(self, X, activations, grad_outputs):
@@ -227,10 +358,13 @@ class PathOperator:
         ``coef``. Written out rather than left to autograd, which also
         builds the slices of ``theta`` and their gradients.
         """
-        block_gamma, scalar_gamma = activations
+        block_gamma, scalar_gamma = activations[:2]
         # An output per row; free when grad_outputs keeps forward's layout.
         per_output = grad_outputs.T.contiguous()
         grad_blocks = per_output.index_select(0, self.block_outputs).mul_(block_gamma)
+        if self.n_shared:
+            shared_grad = self._shared_backward(per_output, activations[2])
+            grad_blocks = torch.cat([shared_grad, grad_blocks])
         if X.is_sparse:
             # torch's COO product is slower with a transposed dense view than a copy.
             grad_weights = sparse_mm(X.t(), grad_blocks.T.contiguous()).T

@@ -50,6 +50,8 @@ MAX_MEMBERS = 4096
 ARRAY_KINDS = "biufUS"
 ESTIMATORS = {cls.__name__: cls for cls in (GLAIClassifier, GLAIRegressor)}
 PATH_FIELDS = ("block_chains", "block_outputs", "theta", "scalar_chains", "scalar_outputs", "coef")
+# Written for every model; a file from before shared blocks lacks them (none shared).
+SHARED_FIELDS = ("shared_units", "shared_theta")
 PRIVATE_STATE = ("_multilabel", "_y_mean", "_y_scale", "_y_1d")
 META_KEY = "__meta__"
 DIGEST_KEY = "__sha256__"
@@ -359,6 +361,8 @@ def _build(meta, arrays, path):
         raise ValueError(f"{path}: unexpected fitted attributes.")
     for attr, value in fitted.items():
         setattr(estimator, attr, value)
+    if "shared_units_" not in fitted:  # saved before shared blocks: none shared
+        estimator.shared_units_ = False
     _restore_arrays(estimator, arrays, set(meta.get("object_arrays", ())))
     _check_consistency(estimator)
     return estimator
@@ -372,7 +376,7 @@ def _is_state_name(name):
 
 def _store(key, value, arrays, fitted):
     if isinstance(value, PathSet):
-        for field in PATH_FIELDS:
+        for field in PATH_FIELDS + SHARED_FIELDS:
             arrays[f"{key}/{field}"] = getattr(value, field)
     elif isinstance(value, np.ndarray):
         arrays[key] = _plain_array(key, value)
@@ -419,7 +423,11 @@ def _restore_arrays(estimator, arrays, object_arrays):
             missing = set(PATH_FIELDS) - set(parts)
             if missing:
                 raise ValueError(f"The saved model lacks path arrays {sorted(missing)}.")
-            setattr(estimator, base, PathSet(*(parts[f] for f in PATH_FIELDS)))
+            setattr(
+                estimator,
+                base,
+                PathSet(*(parts[f] for f in PATH_FIELDS), *(parts.get(f) for f in SHARED_FIELDS)),
+            )
         else:
             setattr(estimator, base, [parts[str(i)] for i in range(len(parts))])
 
@@ -444,9 +452,17 @@ def _check_consistency(estimator):
             )
             ok &= bool(((chains >= 0) & (chains <= np.asarray(hidden))).all())
             ok &= bool(((outputs >= 0) & (outputs < estimator.n_outputs_)).all())
-        ok &= estimator.n_params_ == paths.theta.size + paths.coef.size
+        shared = paths.shared_units
+        ok &= shared.ndim == 1 and shared.dtype.kind in "iu"
+        ok &= bool(((shared >= 0) & (shared < hidden[0])).all())
+        ok &= len(np.unique(shared)) == len(shared)
+        ok &= paths.shared_theta.shape == (len(shared), n_features + 1)
+        ok &= isinstance(estimator.shared_units_, bool)
+        ok &= estimator.shared_units_ or len(shared) == 0
+        ok &= estimator.n_params_ == paths.theta.size + paths.coef.size + paths.shared_theta.size
         float_dtype = paths.theta.dtype
         ok &= float_dtype in (np.float32, np.float64) and paths.coef.dtype == float_dtype
+        ok &= paths.shared_theta.dtype == float_dtype
         ok &= all(a.dtype == float_dtype for a in (*coefs, *intercepts))
         ok &= all(
             a.dtype.kind in "iu"

@@ -51,6 +51,34 @@ def min_budget(n_features, n_outputs):
     return n_features + 1 + n_outputs
 
 
+def select_shared_units(net, n_outputs, budget, X_probe, probe_weights):
+    """First-layer units to give a shared block, within ``budget``.
+
+    Every unit when ``m_1 (D+1)`` plus the output biases fit; otherwise the
+    units that fit, best first by the block score's surrogate for the whole
+    unit: ``||r_j|| * sqrt(E_w[g_j(x) ||x~||^2])`` times the norm of the
+    unit's column of the frozen net downstream, gates weighted by their
+    firing rates. Returns the sorted unit indices (empty when none fits).
+    The rest of the budget goes to :func:`select_paths`.
+    """
+    n_features = net.weights[0].shape[1]
+    n_units = net.hidden_sizes[0]
+    n_fit = (budget - n_outputs) // (n_features + 1)
+    if n_fit >= n_units:
+        return np.arange(n_units, dtype=np.int64)
+    if n_fit < 1:
+        return np.zeros(0, dtype=np.int64)
+    stats = _ProbeStats(net, X_probe, probe_weights)
+    downstream = stats.matrices[-1][:, : net.hidden_sizes[-1]]
+    for layer in range(len(stats.matrices) - 2, -1, -1):
+        matrix = stats.matrices[layer][: net.hidden_sizes[layer + 1], :-1]
+        downstream = (downstream * stats.firing[layer + 1][: matrix.shape[0]]) @ matrix
+    norms = torch.linalg.vector_norm(stats.first_rows, dim=1)
+    score = norms * stats.first_energy[:n_units] * torch.linalg.vector_norm(downstream, dim=0)
+    best = np.argsort(-to_numpy(score), kind="stable")[:n_fit]
+    return np.sort(best).astype(np.int64)
+
+
 def center_softmax_outputs(net):
     """Shift each last-hidden unit's output weights by their median over the classes, in place.
 

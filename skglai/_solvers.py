@@ -425,7 +425,8 @@ def _solve_normal_equations(problem, params, monitor, alphas):
     Each solution is left in ``params`` and recorded; returns how many
     systems were solved (a singular one is skipped).
     """
-    gram, rhs = _normal_equations(problem, params[0])
+    normal_equations = _shared_normal_equations if problem.operator.n_shared else _normal_equations
+    gram, rhs = normal_equations(problem, params[0])
     penalty = problem.penalty_mask(params[0])
     n_solved = 0
     for alpha in alphas:
@@ -468,6 +469,45 @@ def _normal_equations(problem, theta):
         # Each parameter's entry against its own output's targets: (P, K), then pick.
         rhs += (weighted.T @ problem.targets[rows]).gather(1, outputs[:, None]).view(-1)
     return gram * (outputs[:, None] == outputs[None, :]), rhs
+
+
+def _shared_normal_equations(problem, theta):
+    """``Phi^T W Phi`` and ``Phi^T W t`` with shared blocks, which couple the outputs.
+
+    Each row contributes a feature vector per output: ``R_kj(x) x~`` for
+    the shared blocks, ``gamma(x) x~`` (blocks) or ``gamma(x)`` (scalars)
+    at the parameters of output ``k``, zero elsewhere.
+    """
+    operator = problem.operator
+    n_outputs = operator.n_outputs
+    n_params = theta.numel() + operator.scalar_chains.shape[0]
+    gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
+    rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
+    block_mask = torch.nn.functional.one_hot(operator.block_outputs, n_outputs).T.to(theta.dtype)
+    scalar_mask = torch.nn.functional.one_hot(operator.scalar_outputs, n_outputs).T.to(theta.dtype)
+    step = max(1, CHUNK_ELEMENTS // (n_outputs * n_params))
+    for rows, (X, (block_gamma, scalar_gamma, layer_gates)) in problem.chunks():
+        X = X.to_dense() if X.is_sparse else X
+        start = rows.start
+        for sub in range(0, X.shape[0], step):
+            part = slice(sub, sub + step)
+            x_tilde = torch.cat([X[part], torch.ones_like(X[part, :1])], dim=1)
+            n = x_tilde.shape[0]
+            mixing = operator.shared_mixing([g[:, part] for g in layer_gates])  # (n, K, S)
+            blocks = block_mask[None] * block_gamma[:, part].T[:, None, :]  # (n, K, Q)
+            per_block = torch.cat([mixing, blocks], dim=2)
+            features = torch.cat(
+                [
+                    (per_block[..., None] * x_tilde[:, None, None, :]).reshape(n, n_outputs, -1),
+                    scalar_mask[None] * scalar_gamma[:, part].T[:, None, :],
+                ],
+                dim=2,
+            ).reshape(n * n_outputs, n_params)
+            weights = problem.weights[start + sub : start + sub + n]
+            weighted = features * weights.repeat_interleave(n_outputs)[:, None]
+            gram += features.T @ weighted
+            rhs += weighted.T @ problem.targets[start + sub : start + sub + n].reshape(-1)
+    return gram, rhs
 
 
 def _solve_cg(problem, params, monitor, *, max_iter, tol):
@@ -548,9 +588,14 @@ def _normal_diagonal(problem, params):
     theta, coef = params
     diag_theta = torch.zeros_like(theta)
     diag_coef = torch.zeros_like(coef)
-    for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
+    n_shared = problem.operator.n_shared
+    for rows, (X, acts) in problem.chunks():
+        block_gamma, scalar_gamma = acts[:2]
         weights = problem.weights[rows]
         weighted_gamma = block_gamma * weights  # (Q, n): a block per row
+        if n_shared:  # a shared block's rows weigh ||R(x)[:, j]||^2
+            shared = problem.operator.shared_sq_norms(acts[2]) * weights
+            weighted_gamma = torch.cat([shared, weighted_gamma])
         x_sq = X * X
         if X.is_sparse:
             feature_part = sparse_mm(x_sq.t(), weighted_gamma.T).T

@@ -52,6 +52,11 @@ class GLAIPathModel(nn.Module):
         Number of outputs.
     output_scale, output_offset : Tensor of shape (n_outputs,), optional
         An affine map applied to the outputs (regression targets' scaling).
+    shared_units : Tensor of shape (n_shared,), optional
+        First-layer units with a shared block (see ``shared_units`` of the
+        estimators).
+    shared_theta : Tensor of shape (n_shared, in_features + 1), optional
+        Their shared block values (trainable).
 
     Examples
     --------
@@ -79,6 +84,8 @@ class GLAIPathModel(nn.Module):
         n_outputs,
         output_scale=None,
         output_offset=None,
+        shared_units=None,
+        shared_theta=None,
     ):
         super().__init__()
         self.n_outputs = int(n_outputs)
@@ -93,6 +100,11 @@ class GLAIPathModel(nn.Module):
         self.theta = nn.Parameter(torch.as_tensor(theta))
         self.coef = nn.Parameter(torch.as_tensor(coef))
         dtype = self.theta.dtype
+        if shared_units is None:
+            shared_units = torch.zeros(0, dtype=torch.int64)
+            shared_theta = torch.zeros(0, self.theta.shape[1], dtype=dtype)
+        self.register_buffer("shared_units", torch.as_tensor(shared_units, dtype=torch.int64))
+        self.shared_theta = nn.Parameter(torch.as_tensor(shared_theta, dtype=dtype))
         scale = torch.ones(n_outputs, dtype=dtype)
         if output_scale is not None:
             scale = torch.as_tensor(output_scale, dtype=dtype)
@@ -119,6 +131,8 @@ class GLAIPathModel(nn.Module):
             n_outputs,
             output_scale,
             output_offset,
+            torch.from_numpy(paths.shared_units.copy()),
+            torch.from_numpy(paths.shared_theta.copy()),
         )
 
     def structural_net(self):
@@ -129,14 +143,15 @@ class GLAIPathModel(nn.Module):
         )
 
     def _operator(self):
-        return _buffer_operator(self, self.n_outputs)
+        return _buffer_operator(self, self.n_outputs, self.shared_units, self.structural_net())
 
     def forward(self, x):
         """Outputs ``(n, n_outputs)``; gradients reach the path values and ``x``."""
         x = x.to(self.theta.dtype)
         ext_gates = compute_gates(self.structural_net(), x.detach())
         operator = self._operator()
-        outputs = operator.forward(x, operator.activations(ext_gates), self.theta, self.coef)
+        theta = torch.cat([self.shared_theta, self.theta]) if len(self.shared_units) else self.theta
+        outputs = operator.forward(x, operator.activations(ext_gates), theta, self.coef)
         return outputs * self.output_scale + self.output_offset
 
 
@@ -571,7 +586,7 @@ def _positive_int(value, name):
     return int(value)
 
 
-def _buffer_operator(module, n_outputs):
+def _buffer_operator(module, n_outputs, shared_units=None, net=None):
     """The shared path operator over a module's path-index buffers."""
     paths = PathSet(
         module.block_chains,
@@ -580,5 +595,6 @@ def _buffer_operator(module, n_outputs):
         module.scalar_chains,
         module.scalar_outputs,
         None,
+        shared_units,
     )
-    return PathOperator(paths, n_outputs, module.theta.dtype, module.theta.device)
+    return PathOperator(paths, n_outputs, module.theta.dtype, module.theta.device, net)

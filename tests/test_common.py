@@ -18,7 +18,14 @@ FULL_BATCH_CHECKS = {
 }
 
 
-@parametrize_with_checks([GLAIClassifier(**FAST), GLAIRegressor(**FAST)])
+@parametrize_with_checks(
+    [
+        GLAIClassifier(**FAST),
+        GLAIRegressor(**FAST),
+        GLAIClassifier(**FAST, shared_units=True),
+        GLAIRegressor(**FAST, shared_units=True),
+    ]
+)
 def test_sklearn_compatible(estimator, check):
     if check.func.__name__ in FULL_BATCH_CHECKS:
         estimator = clone(estimator).set_params(batch_size=100_000)

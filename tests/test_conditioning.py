@@ -114,3 +114,30 @@ def test_warm_start_continues_in_the_refit_coordinates():
     clf.fit(X, y)
     assert clone(clf).get_params()["input_conditioning"] == "global"
     np.testing.assert_allclose(clf.decision_function(X), before, rtol=1e-2, atol=1e-2)
+
+
+def _three_classes(Z):
+    score = Z[:, 0] - Z[:, 1] + 0.5 * Z[:, 2]
+    return np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+
+
+def test_shared_blocks_are_folded_like_the_path_blocks():
+    X, Z, _, _ = _data(5)
+    y = _three_classes(Z)
+    conditioned = GLAIClassifier(**FAST, shared_units=True).fit(X, y)
+    by_hand = GLAIClassifier(**FAST, shared_units=True, input_conditioning="none").fit(Z, y)
+    assert conditioned.paths_.n_shared > 0
+    np.testing.assert_allclose(
+        conditioned.decision_function(X), by_hand.decision_function(Z), rtol=1e-6, atol=1e-7
+    )
+
+
+def test_shared_blocks_warm_start_in_the_refit_coordinates():
+    X, Z, _, _ = _data(6)
+    y = _three_classes(Z)
+    clf = GLAIClassifier(**FAST, shared_units=True, warm_start=True).fit(X, y)
+    assert clf.paths_.n_shared > 0
+    before = clf.decision_function(X)
+    clf.set_params(max_iter=1, tol=1e9)
+    clf.fit(X, y)
+    np.testing.assert_allclose(clf.decision_function(X), before, rtol=1e-2, atol=1e-2)
