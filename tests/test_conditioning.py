@@ -124,7 +124,7 @@ def _three_classes(Z):
 def test_shared_blocks_are_folded_like_the_path_blocks():
     X, Z, _, _ = _data(5)
     y = _three_classes(Z)
-    conditioned = GLAIClassifier(**FAST, shared_units=True).fit(X, y)
+    conditioned = GLAIClassifier(**FAST, shared_units=True, input_conditioning="standard").fit(X, y)
     by_hand = GLAIClassifier(**FAST, shared_units=True, input_conditioning="none").fit(Z, y)
     assert conditioned.paths_.n_shared > 0
     np.testing.assert_allclose(
