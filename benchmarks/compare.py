@@ -154,9 +154,9 @@ def operator_gflops(model, X, repeats=3):
     """GFLOP/s of a forward + transpose pass of the fitted path operator vs torch.matmul."""
     X_t = torch.as_tensor(X)
     paths = model.paths_
-    theta, coef = torch.as_tensor(paths.theta), torch.as_tensor(paths.coef)
+    theta, coef = torch.as_tensor(paths.stacked_theta()), torch.as_tensor(paths.coef)
     net = model._structural_net(theta.dtype, "cpu")
-    op = PathOperator(paths, model.n_outputs_, theta.dtype, "cpu")
+    op = PathOperator(paths, model.n_outputs_, theta.dtype, "cpu", net)
     acts = op.activations(compute_gates(net, X_t))
     n, d, q = X.shape[0], X.shape[1] + 1, theta.shape[0]
     # The forward U = X~ Theta^T and the transpose's dU^T X~, as in an L-BFGS pass.

@@ -75,15 +75,16 @@ AUTO_MIN_STEPS = 4
 # With early stopping, inputs larger than this are not copied into a training
 # subset; the validation rows get zero training weight instead.
 MASK_VALIDATION_BYTES = 256 << 20
-# shared_units='auto' shares the first-layer units from this many outputs on,
-# where a block per (output, unit) spreads the budget too thin.
-SHARED_UNITS_AUTO_OUTPUTS = 10
+# shared_units="auto" shares a classifier's first-layer units from this many
+# outputs on: with one output a shared block is a dedicated block.
+SHARED_UNITS_AUTO_OUTPUTS = 2
 
 
 class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     """Parameters, validation and the three-phase fit. Not for direct use."""
 
     _y_numeric = False
+    _auto_shares_units = False
     _early_stopping_auto_samples = EARLY_STOPPING_AUTO_SAMPLES
 
     _parameter_constraints: dict = {
@@ -115,7 +116,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self,
         hidden_layer_sizes=(100,),
         *,
-        reduction_factor=2,
+        reduction_factor=1,
         param_budget="mlp",
         structure_max_epochs=30,
         structure_tol=0.01,
@@ -134,7 +135,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         random_state=None,
         verbose=0,
         warm_start=False,
-        shared_units=False,
+        shared_units="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.reduction_factor = reduction_factor
@@ -418,7 +419,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     def _shares_units(self, n_outputs):
         """Whether this fit asks for shared unit blocks (``shared_units`` resolved)."""
         if self.shared_units == "auto":
-            return n_outputs >= SHARED_UNITS_AUTO_OUTPUTS
+            return self._auto_shares_units and n_outputs >= SHARED_UNITS_AUTO_OUTPUTS
         return bool(self.shared_units)
 
     def _reusable_state(

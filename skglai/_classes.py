@@ -89,12 +89,13 @@ True""",
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _private_fitted = ("_multilabel",)
+    _auto_shares_units = True
 
     def __init__(
         self,
         hidden_layer_sizes=(100,),
         *,
-        reduction_factor=2,
+        reduction_factor=1,
         param_budget="mlp",
         structure_max_epochs=30,
         structure_tol=0.01,
@@ -114,7 +115,7 @@ True""",
         random_state=None,
         verbose=0,
         warm_start=False,
-        shared_units=False,
+        shared_units="auto",
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -370,7 +371,7 @@ Examples
         self,
         hidden_layer_sizes=(100,),
         *,
-        reduction_factor=2,
+        reduction_factor=1,
         param_budget="mlp",
         structure_max_epochs=30,
         structure_tol=0.01,
@@ -389,7 +390,7 @@ Examples
         random_state=None,
         verbose=0,
         warm_start=False,
-        shared_units=False,
+        shared_units="auto",
     ):
         super().__init__(
             hidden_layer_sizes,

@@ -89,7 +89,8 @@ def test_estimator_counts_exactly_what_it_trains(
     assert est.n_params_ <= est.param_budget_
     module = est.to_torch()
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    assert est.n_params_ == trainable == est.paths_.theta.size + est.paths_.coef.size
+    paths = est.paths_
+    assert est.n_params_ == trainable == paths.stacked_theta().size + paths.coef.size
 
 
 def test_pruning_keeps_the_strongest_paths():

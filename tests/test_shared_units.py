@@ -262,12 +262,16 @@ def test_default_budget_one_layer_starts_exactly_at_the_net(small_classification
     assert clf.n_params_ <= clf.param_budget_
 
 
-def test_auto_shares_from_ten_outputs(digits_split, small_classification):
+def test_auto_shares_in_classifiers_with_several_outputs(small_classification, small_regression):
     X, y = small_classification
-    assert not GLAIClassifier(**FAST, shared_units="auto").fit(X, y).paths_.n_shared
-    X_train, _, y_train, _ = digits_split
-    clf = GLAIClassifier(**FAST, shared_units="auto").fit(X_train[:400], y_train[:400])
-    assert clf.shared_units_ and clf.paths_.n_shared > 0
+    clf = GLAIClassifier(**FAST, shared_units="auto").fit(X, y)
+    assert clf.n_outputs_ > 1 and clf.shared_units_ and clf.paths_.n_shared > 0
+    binary = GLAIClassifier(**FAST, shared_units="auto").fit(X, y == y[0])
+    assert binary.n_outputs_ == 1 and not binary.shared_units_ and not binary.paths_.n_shared
+    X, y = small_regression
+    two = np.column_stack([y, -2 * y])
+    reg = GLAIRegressor(**FAST, shared_units="auto").fit(X, two)
+    assert reg.n_outputs_ == 2 and not reg.shared_units_ and not reg.paths_.n_shared
 
 
 def test_fits_predicts_and_learns(digits_split):
@@ -280,7 +284,8 @@ def test_fits_predicts_and_learns(digits_split):
 @pytest.mark.parametrize("solver", ["adam", "lstsq"])
 def test_other_solvers(small_regression, solver):
     X, y = small_regression
-    reg = GLAIRegressor(**FAST, shared_units=True, solver=solver).fit(X, y)
+    # The narrower warm-up converges within FAST's few epochs.
+    reg = GLAIRegressor(**FAST, shared_units=True, solver=solver, reduction_factor=2).fit(X, y)
     assert reg.paths_.n_shared > 0
     assert reg.score(X, y) > 0.5
 
@@ -361,7 +366,7 @@ def test_inconsistent_shared_arrays_are_rejected(small_classification, tmp_path)
 
 def test_a_file_without_shared_arrays_loads_as_none_shared(small_classification, tmp_path):
     X, y = small_classification
-    clf = GLAIClassifier(**FAST).fit(X, y)
+    clf = GLAIClassifier(**FAST, shared_units=False).fit(X, y)
     path = tmp_path / "model.npz"
     skglai.save(clf, path)
     with np.load(path, allow_pickle=False) as archive:

@@ -264,9 +264,9 @@ def test_validation_loss_is_the_unpenalised_training_loss_on_held_out_rows(digit
         torch.ones(len(y_test), dtype=torch.float64),
     )
     net = clf._structural_net(torch.float64, "cpu")
-    operator = PathOperator(clf.paths_, clf.n_outputs_, torch.float64, "cpu")
+    operator = PathOperator(clf.paths_, clf.n_outputs_, torch.float64, "cpu", net)
     evaluate = clf._validation_scorer(held_out, net, operator, "softmax")
-    params = [torch.as_tensor(clf.paths_.theta), torch.as_tensor(clf.paths_.coef)]
+    params = [torch.as_tensor(clf.paths_.stacked_theta()), torch.as_tensor(clf.paths_.coef)]
     loss, score = evaluate(params)
     assert loss == pytest.approx(log_loss(y_test, clf.predict_proba(X_test), labels=clf.classes_))
     assert score == pytest.approx(clf.score(X_test, y_test))
