@@ -179,6 +179,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         """
         snapshot = dict(self.__dict__)
         try:
+            if _is_dask_collection(X):  # Dask is imported only when a Dask array arrives
+                from ._dask import fit_dask
+
+                return fit_dask(self, X, y, sample_weight)
             return self._fit(X, y, sample_weight)
         except BaseException:
             # A failed refit leaves the previous model exactly as it was.
@@ -567,6 +571,18 @@ def _timed(times, phase):
     start = time.perf_counter()
     yield
     times[phase] = time.perf_counter() - start
+
+
+def _is_dask_collection(X):
+    """A Dask array or DataFrame, recognised without importing Dask."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "__dask_graph__")
+
+
+def _lazy_outputs(estimator, method, X):
+    """``estimator.method(X)`` on a Dask collection: a lazy Dask array of its blocks."""
+    from ._dask import predict_lazily
+
+    return predict_lazily(estimator, method, X)
 
 
 def _nbytes(X):

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseGLAI
+from ._base import BaseGLAI, _is_dask_collection, _lazy_outputs
 
 
 class GLAIClassifier(ClassifierMixin, BaseGLAI):
@@ -264,6 +264,8 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         scores : ndarray of shape (n_samples,) for binary problems, else (n_samples, n_outputs)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "decision_function", X)
         scores = self._raw_outputs(X)
         return scores.ravel() if self._is_binary else scores
 
@@ -282,6 +284,8 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict", X)
         scores = self._raw_outputs(X)
         if self._multilabel:
             return (scores > 0).astype(int)
@@ -301,6 +305,8 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         proba : ndarray of shape (n_samples, n_classes)
             For multilabel targets, the probability of each label.
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict_proba", X)
         scores = self._raw_outputs(X)
         if self._multilabel:
             return expit(scores)
@@ -323,6 +329,8 @@ class GLAIClassifier(ClassifierMixin, BaseGLAI):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict_log_proba", X)
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
@@ -534,6 +542,8 @@ class GLAIRegressor(RegressorMixin, BaseGLAI):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict", X)
         outputs = self._raw_outputs(X) * self._y_scale + self._y_mean
         return outputs.ravel() if self._y_1d else outputs
 
