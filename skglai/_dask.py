@@ -34,6 +34,7 @@ from ._base import _is_output_bias, _target_tensor, _timed
 from ._losses import loss_and_output_gradient, per_sample_loss
 from ._paths import PathOperator, PathSet, compute_gates
 from ._solvers import (
+    CHUNK_ELEMENTS,
     DIRECT_MAX_FLOPS,
     DIRECT_MAX_PARAMS,
     ConvexProblem,
@@ -281,29 +282,54 @@ def _block_tensors(block, ctx):
 
 
 def _pass_block(block, ctx, params, gradient):
-    """Loss sums (and the gradient sum) of one block, with its validation statistics."""
+    """Loss sums (and the gradient sum) of one block, with its validation statistics.
+
+    The block is walked in row ranges of the in-memory solver's chunk size,
+    which bounds the ``(n_paths, rows)`` intermediates on the worker.
+    """
     torch.set_num_threads(1)  # the cluster's workers and threads are the parallelism
     net, operator, dtype, X, targets = _block_tensors(block, ctx)
     theta, coef = (torch.as_tensor(p, dtype=dtype) for p in params)
     w_train = torch.from_numpy(block["w_train"]).to(dtype)
     w_val = torch.from_numpy(block["w_val"]).to(dtype)
+    n_paths = len(theta) + len(coef)
+    step = max(256, CHUNK_ELEMENTS // max(n_paths, 1))
+    loss, parts = ctx["loss"], []
     with torch.no_grad():
-        acts = operator.activations(compute_gates(net, X))
-        outputs = operator.forward(X, acts, theta, coef)
-        loss = ctx["loss"]
-        if gradient:
-            losses, grad_out = loss_and_output_gradient(loss, outputs, targets)
-            losses = losses.clone()  # grad_out may be computed in place below
-            grad_theta, grad_coef = operator.transpose(X, acts, grad_out * w_train[:, None])
-            grad = torch.cat([grad_theta.reshape(-1), grad_coef]).double().numpy()
-        else:
-            losses, grad = per_sample_loss(loss, outputs, targets), np.zeros(0)
-        result = {
-            "loss": np.array([float(losses.double() @ w_train.double())]),
-            "grad": grad,
-            "val": _validation_sums(loss, outputs, targets, losses, w_val),
-        }
-    return result
+        for start in range(0, X.shape[0], step):
+            rows = slice(start, start + step)
+            parts.append(
+                _pass_rows(
+                    net,
+                    operator,
+                    loss,
+                    X[rows],
+                    targets[rows],
+                    w_train[rows],
+                    w_val[rows],
+                    theta,
+                    coef,
+                    gradient,
+                )
+            )
+    return _add(*parts)
+
+
+def _pass_rows(net, operator, loss, X, targets, w_train, w_val, theta, coef, gradient):
+    acts = operator.activations(compute_gates(net, X))
+    outputs = operator.forward(X, acts, theta, coef)
+    if gradient:
+        losses, grad_out = loss_and_output_gradient(loss, outputs, targets)
+        losses = losses.clone()  # the transpose may reuse grad_out's storage
+        grad_theta, grad_coef = operator.transpose(X, acts, grad_out * w_train[:, None])
+        grad = torch.cat([grad_theta.reshape(-1), grad_coef]).double().numpy()
+    else:
+        losses, grad = per_sample_loss(loss, outputs, targets), np.zeros(0)
+    return {
+        "loss": np.array([float(losses.double() @ w_train.double())]),
+        "grad": grad,
+        "val": _validation_sums(loss, outputs, targets, losses, w_val),
+    }
 
 
 def _validation_sums(loss, outputs, targets, losses, w_val):
