@@ -165,7 +165,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 input trains in float32.
+            Training data. float32 input trains in float32. A Dask array or
+            Dask DataFrame is fitted on the running ``dask.distributed``
+            client without gathering its rows (see "Scaling out" in the
+            documentation).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values (class labels, a label indicator matrix, or
             real-valued targets).
