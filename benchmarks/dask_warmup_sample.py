@@ -31,9 +31,12 @@ def main(argv=None):
 
     print("| warm-up rows | epochs | settled | last flips | accuracy | fit (s) |")
     print("|---|---|---|---|---|---|")
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
         X, y = generated(args.rows, 32, 25_000)
         X_test, y_test = generated(100_000, 32, 25_000, seed=999)
         for bound in args.bounds:

@@ -111,6 +111,25 @@ def test_early_stopping_scores_like_numpy_fit(client):
     assert abs(model.score(X_test, y_test) - ref.score(X_test, y_test)) < 0.005
 
 
+def test_warmup_sample_is_bounded_and_seeded(client, monkeypatch):
+    monkeypatch.setattr(_dask, "WARMUP_SAMPLE_ROWS", 1500)
+    sizes, sample = [], _dask._warmup_sample
+
+    def recorded(*args):
+        rows = sample(*args)
+        sizes.append(len(rows[0]))
+        return rows
+
+    monkeypatch.setattr(_dask, "_warmup_sample", recorded)
+    X, y = _teacher_data(6000)
+    params = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    first = _quiet_fit(GLAIClassifier(**params), _lazy(X), _lazy(y))
+    second = _quiet_fit(GLAIClassifier(**params), _lazy(X), _lazy(y))
+    assert 1200 < sizes[0] <= 1500 and sizes[0] == sizes[1]
+    _same_structure(first, second)
+    np.testing.assert_array_equal(first.paths_.theta, second.paths_.theta)
+
+
 def test_predict_is_lazy_and_blockwise(client):
     X, y = _teacher_data(3000)
     model = _quiet_fit(GLAIClassifier((16,), max_iter=5, random_state=0), X, y)
