@@ -407,7 +407,7 @@ class DaskProblem:
                 self.client.submit(_add, *futures[i : i + REDUCE_FAN_IN], pure=False)
                 for i in range(0, len(futures), REDUCE_FAN_IN)
             ]
-        return _gather(futures[0])
+        return futures[0].result()
 
     def _pass(self, params, gradient):
         values = [p.detach().cpu().numpy() for p in params]
@@ -478,22 +478,20 @@ def _flat(params):
     return torch.cat([p.detach().reshape(-1) for p in params])
 
 
-def _gather(future):
-    """A future's result; a lost worker becomes a clear error."""
-    try:
-        return future.result()
-    except Exception as exc:
-        from distributed.client import FutureCancelledError
-        from distributed.scheduler import KilledWorker
+def _lost_worker(exc):
+    """The clear error for a fit abandoned because the cluster lost work, else None."""
+    from distributed.client import FutureCancelledError
+    from distributed.comm import CommClosedError
+    from distributed.scheduler import KilledWorker
 
-        if isinstance(exc, (KilledWorker, FutureCancelledError, OSError)):
-            raise RuntimeError(
-                f"A Dask worker was lost during the fit ({type(exc).__name__}: {exc}); "
-                "the fit was abandoned and the estimator left as it was before. Dask "
-                "recomputes lost blocks on other workers up to the scheduler's "
-                "'distributed.scheduler.allowed-failures' times before giving up."
-            ) from exc
-        raise
+    if not isinstance(exc, (KilledWorker, FutureCancelledError, CommClosedError)):
+        return None
+    return RuntimeError(
+        f"A Dask worker was lost during the fit ({type(exc).__name__}: {exc}); the fit "
+        "was abandoned and the estimator left as it was before. Dask recomputes lost "
+        "blocks on other workers up to the scheduler's "
+        "'distributed.scheduler.allowed-failures' times before giving up."
+    )
 
 
 # ---------------------------------------------------------------------- fit
@@ -569,14 +567,10 @@ def fit_dask(est, X, y, sample_weight):
             early,
         )
     except Exception as exc:
-        from distributed.scheduler import KilledWorker
-
-        if isinstance(exc, KilledWorker):
-            raise RuntimeError(
-                f"A Dask worker was lost during the fit ({exc}); the fit was abandoned "
-                "and the estimator left as it was before."
-            ) from exc
-        raise
+        error = _lost_worker(exc)
+        if error is None:
+            raise
+        raise error from exc
     finally:
         client.cancel(blocks)
 
