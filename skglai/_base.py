@@ -179,7 +179,10 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 input trains in float32.
+            Training data. float32 input trains in float32. A Dask array or
+            Dask DataFrame is fitted on the running ``dask.distributed``
+            client without gathering its rows (see "Scaling out" in the
+            documentation).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values (class labels, a label indicator matrix, or
             real-valued targets).
@@ -196,7 +199,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         # snapshot, see _fitted_view) sees the old model or the new one, and a
         # failed or interrupted refit leaves the old one untouched.
         new = self._detached_copy()
-        new._fit(X, y, sample_weight)
+        if _is_dask_collection(X):  # Dask is imported only when a Dask array arrives
+            from ._dask import fit_dask
+
+            fit_dask(new, X, y, sample_weight)
+        else:
+            new._fit(X, y, sample_weight)
         fitted = {k: v for k, v in vars(new).items() if self._is_fitted_name(k)}
         kept = {k: v for k, v in vars(self).items() if not self._is_fitted_name(k)}
         self.__dict__ = {**kept, **fitted}
@@ -678,6 +686,18 @@ def _timed(times, phase):
     start = time.perf_counter()
     yield
     times[phase] = time.perf_counter() - start
+
+
+def _is_dask_collection(X):
+    """A Dask array or DataFrame, recognised without importing Dask."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "__dask_graph__")
+
+
+def _lazy_outputs(estimator, method, X):
+    """``estimator.method(X)`` on a Dask collection: a lazy Dask array of its blocks."""
+    from ._dask import predict_lazily
+
+    return predict_lazily(estimator, method, X)
 
 
 def _nbytes(X):

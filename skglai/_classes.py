@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseGLAI
+from ._base import BaseGLAI, _is_dask_collection, _lazy_outputs
 from ._docstrings import build_docstring
 
 
@@ -187,6 +187,8 @@ True""",
         -------
         scores : ndarray of shape (n_samples,) for binary problems, else (n_samples, n_outputs)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "decision_function", X)
         model = self._fitted_view()
         scores = model._raw_outputs(X)
         return scores.ravel() if model._is_binary else scores
@@ -206,6 +208,8 @@ True""",
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict", X)
         model = self._fitted_view()
         scores = model._raw_outputs(X)
         if model._multilabel:
@@ -227,6 +231,8 @@ True""",
             For multilabel targets, the probability of each label, in float64
             and strictly between 0 and 1.
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict_proba", X)
         model = self._fitted_view()
         scores = model._raw_outputs(X)
         if model._multilabel:
@@ -253,6 +259,8 @@ True""",
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict_log_proba", X)
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
@@ -456,6 +464,8 @@ Examples
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
+        if _is_dask_collection(X):
+            return _lazy_outputs(self, "predict", X)
         model = self._fitted_view()
         outputs = model._raw_outputs(X) * model._y_scale + model._y_mean
         return outputs.ravel() if model._y_1d else outputs

@@ -425,8 +425,12 @@ def _solve_normal_equations(problem, params, monitor, alphas):
     Each solution is left in ``params`` and recorded; returns how many
     systems were solved (a singular one is skipped).
     """
-    normal_equations = _shared_normal_equations if problem.operator.n_shared else _normal_equations
-    gram, rhs = normal_equations(problem, params[0])
+    if hasattr(problem, "normal_equations"):  # a distributed problem sums them on its workers
+        gram, rhs = problem.normal_equations(params[0])
+    elif problem.operator.n_shared:
+        gram, rhs = _shared_normal_equations(problem, params[0])
+    else:
+        gram, rhs = _normal_equations(problem, params[0])
     penalty = problem.penalty_mask(params[0])
     n_solved = 0
     for alpha in alphas:
