@@ -266,9 +266,6 @@ def main(argv=None):
         "--repeats", type=int, default=3, help="time each fit as the fastest of this many"
     )
     parser.add_argument("--out", default="doc/benchmarks")
-    parser.add_argument(
-        "--update-readme", action="store_true", help="write the table into README.rst"
-    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -295,21 +292,6 @@ def main(argv=None):
         writer.writeheader()
         writer.writerows(rows)
     (out / "results.md").write_text(markdown)
-    if args.update_readme:
-        update_readme(markdown)
-
-
-README = Path(__file__).parent.parent / "README.rst"
-START, END = ".. benchmark-table-start", ".. benchmark-table-end"
-
-
-def update_readme(markdown):
-    """Replace the README's benchmark table (between its markers) with this run's."""
-    text = README.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    block = "\n".join("    " + line if line else "" for line in markdown.rstrip().splitlines())
-    README.write_text(f"{head}{START}\n\n::\n\n{block}\n\n{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ settings, each row changes one phase and leaves the rest at its default:
   the structure phase learnt before any path was pruned or refitted);
 - ``longer warm-up``: ``structure_tol=0`` and ``structure_max_epochs=100``:
   the warm-up runs until its validation loss stops improving;
+- ``patient warm-up``: ``structure_patience=5``: five calm epochs in a row
+  (as the reference MLP waits five epochs without improvement);
 - ``3x budget``: three times the replaced MLP's parameter count (is pruning
   to the budget what costs accuracy?);
 - ``longer convex phase``: ``n_iter_no_change=10`` (does early stopping end
@@ -36,6 +38,7 @@ from skglai._pruning import mlp_param_count
 VARIANTS = {
     "default": {},
     "longer warm-up": {"structure_tol": 0.0, "structure_max_epochs": 100},
+    "patient warm-up": {"structure_patience": 5, "structure_max_epochs": 100},
     "3x budget": "budget",
     "longer convex phase": {"n_iter_no_change": 10},
     "alpha x10": {"alpha": 1e-3},

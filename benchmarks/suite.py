@@ -35,6 +35,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -275,6 +276,9 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="write every fit's row to this file")
     parser.add_argument("--markdown", default=None, help="write the table to this file")
     parser.add_argument(
+        "--update-readme", action="store_true", help="write the table into README.rst"
+    )
+    parser.add_argument(
         "--reuse",
         default=None,
         help="a --json file of an earlier run: its fits of the models not run now are reused",
@@ -306,7 +310,22 @@ def main(argv=None):
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(markdown)
+    if args.update_readme:
+        update_readme(markdown)
     return summary
+
+
+README = Path(__file__).parent.parent / "README.rst"
+START, END = ".. benchmark-table-start", ".. benchmark-table-end"
+
+
+def update_readme(markdown):
+    """Replace the README's benchmark table (between its markers) with this run's."""
+    text = README.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    block = "\n".join("    " + line if line else "" for line in markdown.rstrip().splitlines())
+    README.write_text(f"{head}{START}\n\n::\n\n{block}\n\n{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -66,3 +66,38 @@ def test_sparse_text_benchmark_fits_every_model_on_sparse_features():
     ]
     assert all(seconds > 0 and 0.9 <= accuracy <= 1 for *_, seconds, accuracy in rows)
     assert "| hashed bigrams | 240 x 65536 | GLAI |" in sparse_text.to_markdown(rows)
+
+
+def test_suite_lists_every_dataset_with_its_half(capsys):
+    from benchmarks import datasets, suite
+
+    suite.main(["--list"])
+    out = capsys.readouterr().out
+    for spec in datasets.DATASETS:
+        line = next(line for line in out.splitlines() if line.startswith(spec.name + " "))
+        assert spec.half in line and spec.task in line
+
+
+def test_suite_smoke_run_reports_every_model(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import suite
+
+    readme = tmp_path / "README.rst"
+    readme.write_text(f"intro\n\n{suite.START}\nold table\n{suite.END}\n\nrest\n")
+    monkeypatch.setattr(suite, "README", readme)
+    out = tmp_path / "rows.json"
+    summary = suite.main(
+        ["--datasets", "breast_cancer", "--seeds", "1", "--pause", "0", "--json", str(out)]
+        + ["--markdown", str(tmp_path / "table.md"), "--update-readme"]
+    )
+    rows = json.loads(out.read_text())
+    assert sorted(r["model"] for r in rows) == sorted(suite.MODELS)
+    assert all(0.5 < r["score"] <= 1 and r["fit_s"] > 0 for r in rows)
+    (entry,) = summary
+    glai, mlp = entry["GLAI"], entry["torch MLP"]
+    assert entry["gap_points"] == pytest.approx(100 * (glai["score"] - mlp["score"]))
+    assert entry["time_ratio"] == pytest.approx(mlp["fit_s"] / glai["fit_s"])
+    text = readme.read_text()
+    assert "old table" not in text and "| breast_cancer | tuning |" in text
+    assert text.startswith("intro") and text.rstrip().endswith("rest")
