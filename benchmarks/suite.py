@@ -30,11 +30,9 @@ the torch MLP in points, and torch MLP time / GLAI time.
 """
 
 import argparse
-import copy
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +45,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks import datasets as registry
-from benchmarks.torch_mlp import TorchMLP, timed_fit
+from benchmarks.compare import fastest_fit
+from benchmarks.torch_mlp import TorchMLP
 from skglai import GLAIClassifier, GLAIRegressor
 
 HIDDEN = (100,)  # the estimators' default hidden_layer_sizes
@@ -101,18 +100,6 @@ def test_score(model, X, y, task):
     if task == "multilabel":
         return float((np.asarray(predicted) == y).all(axis=1).mean())
     return float((predicted == y).mean())
-
-
-def fastest_fit(unfitted, X, y, pause, repeats):
-    """``(seconds, model)``: the fastest of ``repeats`` fits of fresh copies."""
-    best = None
-    for _ in range(repeats):
-        model = copy.deepcopy(unfitted)
-        time.sleep(pause)
-        seconds = timed_fit(model, X, y)
-        if best is None or seconds < best[0]:
-            best = (seconds, model)
-    return best
 
 
 def split(X, y, task, seed):
