@@ -646,6 +646,16 @@ def _fit_on_blocks(
         # Conditioned by the sample's statistics: any fixed affine map is undone exactly.
         conditioner = InputConditioner.fit(X_s, w_s, est.input_conditioning)
         X_s = conditioner.transform(X_s)
+        validation = None
+        if early:  # the warm-up's learning rule judges the sample's own held-out rows
+            held = np.random.default_rng(rng.randint(2**31)).random(len(X_s))
+            held = held < est.validation_fraction
+            validation = (
+                torch.as_tensor(X_s[held], dtype=dtype, device=device),
+                _target_tensor(T_s[held], loss, dtype, device),
+                torch.as_tensor(w_s[held], dtype=dtype, device=device),
+            )
+            X_s, T_s, w_s = X_s[~held], T_s[~held], w_s[~held]
         X_t = torch.as_tensor(X_s, dtype=dtype, device=device)
         T_t = _target_tensor(T_s, loss, dtype, device)
         w_t = torch.as_tensor(w_s, dtype=dtype, device=device)
@@ -657,7 +667,7 @@ def _fit_on_blocks(
             sizes = (X.shape[1], *structural_sizes(hidden, est.reduction_factor), n_outputs)
             net = init_structural_net(sizes, dtype, device, generator)
             structure = est._fit_structure(
-                net, X_t, T_t, w_t, loss, rng, generator, gather_rows, None
+                net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
             )
         else:
             net, structure = reuse[0](dtype, device), None
