@@ -49,9 +49,7 @@ from ._solvers import (
     Monitor,
     check_solver,
     resolve_solver,
-    solve_lbfgs,
-    solve_lstsq,
-    solve_minibatch,
+    solve,
 )
 from ._structure import (
     StructuralNet,
@@ -310,9 +308,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             scorer = (
                 None if val is None else self._validation_scorer(validation, net, operator, loss)
             )
-            monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
+            monitor, solution = self._quantities(solver, problem, params, scorer, generator)
 
-        fitted_paths = paths.with_values(*(to_numpy(p) for p in params))
+        fitted_paths = paths.with_values(*(to_numpy(p) for p in solution.params))
         fitted_paths = dataclasses.replace(
             fitted_paths,
             theta=_blocks_to(conditioner.to_raw, fitted_paths.theta),
@@ -324,7 +322,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self._set_structure_attributes(net, structure)
         self._set_path_attributes(fitted_paths, n_outputs, budget)
         self.shared_units_ = share
-        self._set_quantity_attributes(monitor, n_iter, solver)
+        self._set_quantity_attributes(monitor, solution, solver)
         self.fit_times_, self.device_ = times, str(device)
         return self
 
@@ -337,13 +335,29 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 validation=scorer,
                 progress=progress,
             )
-            n_iter = self._solve(solver, problem, params, monitor, generator, problem.n_samples)
-        if not all(torch.isfinite(p).all() for p in params):
+            try:
+                solution = solve(
+                    solver,
+                    problem,
+                    params,
+                    monitor,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    learning_rate=self.learning_rate_init,
+                    batch_size=self._batch_size(problem.n_samples),
+                    generator=generator,
+                )
+            except FloatingPointError as exc:
+                raise ValueError(
+                    f"The quantitative phase ({solver}) diverged: the loss became "
+                    "non-finite. Lower learning_rate_init or standardise the features."
+                ) from exc
+        if not all(torch.isfinite(p).all() for p in solution.params):
             raise ValueError(
                 "The quantitative phase diverged (non-finite path values); lower "
                 "learning_rate_init or use solver='lbfgs'."
             )
-        return monitor, n_iter
+        return monitor, solution
 
     def _validate_fit_inputs(self, X, y, sample_weight):
         X, y = validate_data(
@@ -513,32 +527,6 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
         return structural_path_set(net, *chains, shared_units=shared)
 
-    def _solve(self, solver, problem, params, monitor, generator, n_train):
-        monitor.start(params)
-        try:
-            if solver == "lbfgs":
-                n_iter = solve_lbfgs(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
-            elif solver == "lstsq":
-                n_iter = solve_lstsq(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
-            else:
-                n_iter = solve_minibatch(
-                    problem,
-                    params,
-                    monitor,
-                    algorithm=solver,
-                    learning_rate=self.learning_rate_init,
-                    batch_size=self._batch_size(n_train),
-                    max_iter=self.max_iter,
-                    generator=generator,
-                )
-        except FloatingPointError as exc:
-            raise ValueError(
-                f"The quantitative phase ({solver}) diverged: the loss became "
-                "non-finite. Lower learning_rate_init or standardise the features."
-            ) from exc
-        monitor.finish(params)
-        return n_iter
-
     def _validation_scorer(self, validation, net, operator, loss):
         """``(loss, score)`` of given path values on the held-out rows.
 
@@ -577,13 +565,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self.n_params_ = paths.n_params
         self.param_budget_ = budget
 
-    def _set_quantity_attributes(self, monitor, n_iter, solver):
+    def _set_quantity_attributes(self, monitor, solution, solver):
         self.loss_curve_ = list(monitor.loss_curve)
         stopped_early = monitor.validation is not None
         self.validation_scores_ = list(monitor.validation_scores) if stopped_early else None
         self.validation_loss_curve_ = list(monitor.validation_losses) if stopped_early else None
         self.best_validation_score_ = monitor.best_score if stopped_early else None
-        self.n_iter_ = int(n_iter)
+        self.n_iter_ = int(solution.n_iter)
+        self.alpha_ = float(solution.alpha)
         self.solver_ = solver
 
     # ---------------------------------------------------------------- predict

@@ -708,15 +708,15 @@ def _fit_on_blocks(
             device,
         )
         scorer = problem.validate if early else None
-        monitor, n_iter = est._quantities(solver, problem, params, scorer, generator)
+        monitor, solution = est._quantities(solver, problem, params, scorer, generator)
 
-    theta, coef = (p.cpu().numpy() for p in params)
+    theta, coef = (p.cpu().numpy() for p in solution.params)
     fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
     for name, value in target_state.items():
         setattr(est, name, value)
     est._set_structure_attributes(net, structure)
     est._set_path_attributes(fitted_paths, n_outputs, budget)
-    est._set_quantity_attributes(monitor, n_iter, solver)
+    est._set_quantity_attributes(monitor, solution, solver)
     est.fit_times_, est.device_ = times, str(device)
     est.shared_units_ = False
     return est

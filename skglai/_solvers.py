@@ -7,9 +7,11 @@ With the gates frozen the outputs are linear in the path values, so::
 is convex (``W`` the total sample weight; the output biases are not
 penalised, as in :class:`~sklearn.neural_network.MLPClassifier`). Every
 solver is a module-level function taking a :class:`ConvexProblem`, the
-starting values and its settings, and returning the iteration count; the
-values are updated in place and a :class:`Monitor` records the loss curve,
-keeps the best values for early stopping and says when to stop.
+starting values and its settings, and returning a :class:`Solution` (the
+values it found, its iteration count and the penalty of those values); a
+:class:`Monitor` records the loss curve, keeps the best values for early
+stopping and says when to stop. :func:`solve` resolves ``'auto'`` and
+calls the solver, as scikit-learn's ``_ridge_regression`` does.
 """
 
 import math
@@ -43,6 +45,22 @@ VALIDATION_WINDOW = 2
 # barely determined), where early-stopped L-BFGS stays near the warm start
 # (doc/benchmarks.rst).
 LSTSQ_MIN_ROWS_PER_PARAM = 64
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a solver found.
+
+    ``params`` are the solved ``[theta, coef]`` (the tensors the solver was
+    given, which it fills in); ``n_iter`` counts its iterations, epochs or,
+    for the direct ridge solve, the linear systems solved; ``alpha`` is the
+    penalty of the solved values (another than the problem's only where the
+    direct ridge solve chose one on the validation rows).
+    """
+
+    params: list
+    n_iter: int
+    alpha: float
 
 
 def check_solver(solver, loss):
@@ -271,7 +289,7 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
 
     The loss never increases from one iteration to the next. Stops when the
     gradient's largest entry is below ``tol``, on the monitor's rule, or at
-    ``max_iter``. Returns the number of iterations.
+    ``max_iter``.
     """
     value, grad = problem.full_objective_and_grad(params)
     pairs = []  # (s, y, s . y, y . y), oldest first
@@ -303,7 +321,49 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
             break
     else:
         _warn_max_iter("lbfgs", max_iter)
-    return n_iter
+    return Solution(params, n_iter, problem.alpha)
+
+
+def solve(
+    solver,
+    problem,
+    params,
+    monitor,
+    *,
+    max_iter,
+    tol,
+    learning_rate=None,
+    batch_size=None,
+    generator=None,
+    n_rows=None,
+):
+    """Solve ``problem`` from ``params`` with ``solver``; returns a :class:`Solution`.
+
+    ``'auto'`` is resolved by :func:`resolve_solver` on ``n_rows`` training
+    rows (default: the problem's). The monitor starts on the given values
+    and, at the end, puts back the values it kept (early stopping).
+    """
+    n_rows = problem.n_samples if n_rows is None else n_rows
+    n_params = sum(p.numel() for p in params)
+    solver = resolve_solver(solver, problem.loss, n_rows, n_params)
+    monitor.start(params)
+    if solver == "lbfgs":
+        solution = solve_lbfgs(problem, params, monitor, max_iter=max_iter, tol=tol)
+    elif solver == "lstsq":
+        solution = solve_lstsq(problem, params, monitor, max_iter=max_iter, tol=tol)
+    else:
+        solution = solve_minibatch(
+            problem,
+            params,
+            monitor,
+            algorithm=solver,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            generator=generator,
+        )
+    monitor.finish(params)
+    return solution
 
 
 def _armijo(problem, params, x0, direction, value, slope, step, c1=1e-4, max_halvings=30):
@@ -384,7 +444,7 @@ def solve_minibatch(
         _warn_max_iter(algorithm, max_iter)
     for p in params:
         p.requires_grad_(False)
-    return epoch
+    return Solution(params, epoch, problem.alpha)
 
 
 # Below these sizes the normal equations are formed and solved directly.
@@ -405,16 +465,18 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
     of ``RIDGE_PATH`` (at most ``max_iter`` of them), keeping the values
     with the best validation loss. Larger problems use matrix-free
     preconditioned conjugate gradients, whose iterates early stopping
-    judges. Returns the number of solutions or iterations.
+    judges. The solution's ``n_iter`` counts the systems solved (direct) or
+    the iterations (conjugate gradients); its ``alpha`` is the penalty
+    whose exact solution was kept.
     """
     n_params = sum(p.numel() for p in params)
     if n_params <= DIRECT_MAX_PARAMS and problem.n_samples * n_params**2 <= DIRECT_MAX_FLOPS:
         alphas = [problem.alpha]
         if monitor.validation is not None and problem.alpha > 0:
             alphas = [problem.alpha * scale for scale in RIDGE_PATH[:max_iter]]
-        n_solved = _solve_normal_equations(problem, params, monitor, alphas)
-        if n_solved:
-            return n_solved
+        solution = _solve_normal_equations(problem, params, monitor, alphas)
+        if solution.n_iter:
+            return solution
         # singular without a penalty: conjugate gradients still work
     return _solve_cg(problem, params, monitor, max_iter=max_iter, tol=tol)
 
@@ -422,8 +484,10 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
 def _solve_normal_equations(problem, params, monitor, alphas):
     """Ridge by Cholesky on ``(Phi^T W Phi) * same_output + alpha P``, for each alpha.
 
-    Each solution is left in ``params`` and recorded; returns how many
-    systems were solved (a singular one is skipped).
+    Each solution is left in ``params`` and recorded. The solution's
+    ``n_iter`` is how many systems were solved (a singular one is skipped),
+    its ``alpha`` the penalty of the solution the monitor keeps (the
+    problem's when it keeps the starting values).
     """
     if hasattr(problem, "normal_equations"):  # a distributed problem sums them on its workers
         gram, rhs = problem.normal_equations(params[0])
@@ -432,7 +496,7 @@ def _solve_normal_equations(problem, params, monitor, alphas):
     else:
         gram, rhs = _normal_equations(problem, params[0])
     penalty = problem.penalty_mask(params[0])
-    n_solved = 0
+    n_solved, kept = 0, problem.alpha
     for alpha in alphas:
         try:
             factor = torch.linalg.cholesky(gram + torch.diag(alpha * penalty))
@@ -440,8 +504,11 @@ def _solve_normal_equations(problem, params, monitor, alphas):
             continue
         _set_flat(params, torch.cholesky_solve(rhs[:, None], factor)[:, 0])
         n_solved += 1
+        best = monitor.best_params
         monitor.record_candidate(problem.full_objective(params), params)
-    return n_solved
+        if monitor.validation is None or monitor.best_params is not best:
+            kept = alpha  # without validation the last solution is the one kept
+    return Solution(params, n_solved, kept)
 
 
 def _normal_equations(problem, theta):
@@ -553,7 +620,7 @@ def _solve_cg(problem, params, monitor, *, max_iter, tol):
     else:
         _warn_max_iter("lstsq", max_iter)
     _set_flat(params, x)
-    return n_iter
+    return Solution(params, n_iter, problem.alpha)
 
 
 def _linear_outputs(problem, flat, params, batch):

@@ -163,9 +163,10 @@ def test_direct_ridge_with_early_stopping_keeps_the_penalty_with_the_best_valida
     monitor = scripted_monitor(losses)
     params = [p.clone() for p in start]
     monitor.start(params)
-    n_solved = solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
+    solution = solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
     monitor.finish(params)
-    assert n_solved == len(RIDGE_PATH) == len(losses) - 1
+    assert solution.n_iter == len(RIDGE_PATH) == len(losses) - 1
+    assert solution.alpha == 1e-3 * RIDGE_PATH[2]
     assert monitor.validation_losses == losses[1:]
     assert monitor.best_score == pytest.approx(0.5)
 
