@@ -39,8 +39,7 @@ from ._paths import PathOperator, compute_gates, structural_path_set
 from ._progress import phase_progress
 from ._pruning import (
     center_softmax_outputs,
-    min_budget,
-    mlp_param_count,
+    resolve_budget,
     select_paths,
     select_shared_units,
 )
@@ -391,23 +390,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return tuple(int(h) for h in hidden)
 
     def _budget(self, n_features, hidden, n_outputs):
-        if isinstance(self.param_budget, (bool, np.bool_)):
-            raise ValueError(
-                f"param_budget must be 'mlp' or a positive int; got {self.param_budget!r}."
-            )
-        budget = (
-            mlp_param_count(n_features, hidden, n_outputs)
-            if self.param_budget == "mlp"
-            else int(self.param_budget)
-        )
-        smallest = min_budget(n_features, n_outputs)
-        if budget < smallest:
-            raise ValueError(
-                f"param_budget={budget} is too small for {n_features} features and "
-                f"{n_outputs} outputs: it must be at least {smallest} (one path block "
-                "plus the output biases)."
-            )
-        return budget
+        return resolve_budget(self.param_budget, n_features, hidden, n_outputs)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":

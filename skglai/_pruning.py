@@ -51,6 +51,28 @@ def min_budget(n_features, n_outputs):
     return n_features + 1 + n_outputs
 
 
+def resolve_budget(param_budget, n_features, hidden_sizes, n_outputs):
+    """``param_budget`` (``'mlp'`` or an int) as a parameter count, checked.
+
+    ``'mlp'`` is the dense MLP's parameter count; an int must reach
+    :func:`min_budget`. Shared by the estimators and :class:`skglai.nn.GLAIBlock`.
+    """
+    if isinstance(param_budget, str) and param_budget == "mlp":
+        return mlp_param_count(n_features, hidden_sizes, n_outputs)
+    if isinstance(param_budget, (bool, np.bool_)) or not isinstance(
+        param_budget, (int, np.integer)
+    ):
+        raise ValueError(f"param_budget must be 'mlp' or a positive int; got {param_budget!r}.")
+    smallest = min_budget(n_features, n_outputs)
+    if param_budget < smallest:
+        raise ValueError(
+            f"param_budget={param_budget} is too small for {n_features} features and "
+            f"{n_outputs} outputs: it must be at least {smallest} (one path block "
+            "plus the output biases)."
+        )
+    return int(param_budget)
+
+
 def select_shared_units(net, n_outputs, budget, X_probe, probe_weights):
     """First-layer units to give a shared block, within ``budget``.
 
