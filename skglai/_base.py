@@ -35,7 +35,7 @@ from ._backend import (
 from ._conditioning import CONDITIONINGS, InputConditioner
 from ._losses import per_sample_loss
 from ._memory import check_fit_memory, fit_memory_estimate
-from ._paths import PathOperator, compute_gates, structural_path_set
+from ._paths import PathOperator, compute_gates, is_output_bias, structural_path_set
 from ._progress import phase_progress
 from ._pruning import (
     center_softmax_outputs,
@@ -292,7 +292,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 torch.as_tensor(values, dtype=data.dtype, device=device).clone()
                 for values in (paths.stacked_theta(), paths.coef)
             ]
-            penalised = ~_is_output_bias(paths.scalar_chains, net.hidden_sizes)
+            penalised = ~is_output_bias(paths.scalar_chains, net.hidden_sizes)
             problem = ConvexProblem(
                 operator,
                 X_t,
@@ -706,10 +706,6 @@ def _first_layer_to(change, net):
     like = net.weights[0]
     first = [torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in (weight, bias)]
     return StructuralNet([first[0], *net.weights[1:]], [first[1], *net.biases[1:]])
-
-
-def _is_output_bias(scalar_chains, hidden_sizes):
-    return (scalar_chains == np.asarray(hidden_sizes)).all(axis=1)
 
 
 def _validation_score(loss, outputs, targets, weights):

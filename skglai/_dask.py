@@ -29,11 +29,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, assert_all_finite, check_is_fitted
 
 from ._backend import make_generator, resolve_device, row_gatherer, torch_dtype
-from ._base import _blocks_to, _first_layer_to, _is_output_bias, _target_tensor, _timed
+from ._base import _blocks_to, _first_layer_to, _target_tensor, _timed
 from ._base import _is_dask_collection as is_dask_collection
 from ._conditioning import InputConditioner
 from ._losses import loss_and_output_gradient, per_sample_loss
-from ._paths import PathOperator, PathSet, compute_gates
+from ._paths import PathOperator, PathSet, compute_gates, is_output_bias
 from ._solvers import (
     CHUNK_ELEMENTS,
     DIRECT_MAX_FLOPS,
@@ -679,7 +679,7 @@ def _fit_on_blocks(
             torch.as_tensor(values, dtype=dtype, device=device).clone()
             for values in (paths.theta, paths.coef)
         ]
-        penalised = ~_is_output_bias(paths.scalar_chains, net.hidden_sizes)
+        penalised = ~is_output_bias(paths.scalar_chains, net.hidden_sizes)
         ctx = {
             "token": uuid.uuid4().hex,
             "dtype": X.dtype,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ._backend import row_gatherer, sparse_mm
+from ._backend import row_gatherer
 from ._losses import loss_and_output_gradient, per_sample_loss
 
 SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
@@ -491,8 +491,6 @@ def _solve_normal_equations(problem, params, monitor, alphas):
     """
     if hasattr(problem, "normal_equations"):  # a distributed problem sums them on its workers
         gram, rhs = problem.normal_equations(params[0])
-    elif problem.operator.n_shared:
-        gram, rhs = _shared_normal_equations(problem, params[0])
     else:
         gram, rhs = _normal_equations(problem, params[0])
     penalty = problem.penalty_mask(params[0])
@@ -512,73 +510,10 @@ def _solve_normal_equations(problem, params, monitor, alphas):
 
 
 def _normal_equations(problem, theta):
-    """``(Phi^T W Phi) * same_output`` and ``Phi^T W t``, from the chunks."""
-    outputs = torch.cat(
-        [
-            problem.operator.block_outputs.repeat_interleave(theta.shape[1]),
-            problem.operator.scalar_outputs,
-        ]
+    """The problem's ``Phi^T W Phi`` (masked to same-output pairs) and ``Phi^T W t``."""
+    return problem.operator.normal_equations(
+        problem.chunks(), problem.weights, problem.targets, theta, CHUNK_ELEMENTS
     )
-    n_params = outputs.numel()
-    gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
-    rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
-    for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
-        X = X.to_dense() if X.is_sparse else X
-        x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
-        # The gates a row per sample first: the broadcast product reads a
-        # transposed view slowly.
-        row_gamma = block_gamma.T.contiguous()
-        features = torch.cat(
-            [
-                (row_gamma[:, :, None] * x_tilde[:, None, :]).reshape(X.shape[0], -1),
-                scalar_gamma.T,
-            ],
-            dim=1,
-        )
-        weighted = features * problem.weights[rows][:, None]
-        gram += features.T @ weighted
-        # Each parameter's entry against its own output's targets: (P, K), then pick.
-        rhs += (weighted.T @ problem.targets[rows]).gather(1, outputs[:, None]).view(-1)
-    return gram * (outputs[:, None] == outputs[None, :]), rhs
-
-
-def _shared_normal_equations(problem, theta):
-    """``Phi^T W Phi`` and ``Phi^T W t`` with shared blocks, which couple the outputs.
-
-    Each row contributes a feature vector per output: ``R_kj(x) x~`` for
-    the shared blocks, ``gamma(x) x~`` (blocks) or ``gamma(x)`` (scalars)
-    at the parameters of output ``k``, zero elsewhere.
-    """
-    operator = problem.operator
-    n_outputs = operator.n_outputs
-    n_params = theta.numel() + operator.scalar_chains.shape[0]
-    gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
-    rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
-    block_mask = torch.nn.functional.one_hot(operator.block_outputs, n_outputs).T.to(theta.dtype)
-    scalar_mask = torch.nn.functional.one_hot(operator.scalar_outputs, n_outputs).T.to(theta.dtype)
-    step = max(1, CHUNK_ELEMENTS // (n_outputs * n_params))
-    for rows, (X, (block_gamma, scalar_gamma, layer_gates)) in problem.chunks():
-        X = X.to_dense() if X.is_sparse else X
-        start = rows.start
-        for sub in range(0, X.shape[0], step):
-            part = slice(sub, sub + step)
-            x_tilde = torch.cat([X[part], torch.ones_like(X[part, :1])], dim=1)
-            n = x_tilde.shape[0]
-            mixing = operator.shared_mixing([g[:, part] for g in layer_gates])  # (n, K, S)
-            blocks = block_mask[None] * block_gamma[:, part].T[:, None, :]  # (n, K, Q)
-            per_block = torch.cat([mixing, blocks], dim=2)
-            features = torch.cat(
-                [
-                    (per_block[..., None] * x_tilde[:, None, None, :]).reshape(n, n_outputs, -1),
-                    scalar_mask[None] * scalar_gamma[:, part].T[:, None, :],
-                ],
-                dim=2,
-            ).reshape(n * n_outputs, n_params)
-            weights = problem.weights[start + sub : start + sub + n]
-            weighted = features * weights.repeat_interleave(n_outputs)[:, None]
-            gram += features.T @ weighted
-            rhs += weighted.T @ problem.targets[start + sub : start + sub + n].reshape(-1)
-    return gram, rhs
 
 
 def _solve_cg(problem, params, monitor, *, max_iter, tol):
@@ -657,23 +592,9 @@ def _normal_rhs(problem, params):
 def _normal_diagonal(problem, params):
     """Jacobi preconditioner: the diagonal of ``(A^T W A + alpha P) / W``."""
     theta, coef = params
-    diag_theta = torch.zeros_like(theta)
-    diag_coef = torch.zeros_like(coef)
-    n_shared = problem.operator.n_shared
-    for rows, (X, acts) in problem.chunks():
-        block_gamma, scalar_gamma = acts[:2]
-        weights = problem.weights[rows]
-        weighted_gamma = block_gamma * weights  # (Q, n): a block per row
-        if n_shared:  # a shared block's rows weigh ||R(x)[:, j]||^2
-            shared = problem.operator.shared_sq_norms(acts[2]) * weights
-            weighted_gamma = torch.cat([shared, weighted_gamma])
-        x_sq = X * X
-        if X.is_sparse:
-            feature_part = sparse_mm(x_sq.t(), weighted_gamma.T).T
-        else:
-            feature_part = weighted_gamma @ x_sq
-        diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=1)[:, None]], dim=1)
-        diag_coef += scalar_gamma @ weights
+    diag_theta, diag_coef = problem.operator.normal_diagonal(
+        problem.chunks(), problem.weights, theta, coef
+    )
     diag = torch.cat([diag_theta.reshape(-1), diag_coef])
     return (diag + problem.alpha * problem.penalty_mask(theta)) / problem.weight_total + 1e-12
 
