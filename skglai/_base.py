@@ -278,11 +278,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 net, structure = reuse[0](data.dtype, device), None
 
         with _timed(times, "paths"):
-            paths = (
-                reuse[1]
-                if reuse is not None
-                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share)
-            )
+            if reuse is None:
+                net, paths = self._prune(
+                    net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share
+                )
+            else:
+                paths = reuse[1]
             operator = PathOperator(paths, n_outputs, data.dtype, device, net)
             ext_gates = compute_gates(net, X_t)
 
@@ -498,17 +499,23 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return structure
 
     def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share=False):
+        """``(net, paths)``: the structural net the paths come from, and the kept paths.
+
+        For softmax the net is a centred copy of ``net`` (the same
+        probabilities, cheaper to prune); otherwise ``net`` itself.
+        """
         if loss == "softmax":
-            center_softmax_outputs(net)  # the same probabilities, cheaper to prune
+            net = center_softmax_outputs(net)
         probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
         X_probe, w_probe = gather_rows(probe), w_t[probe]
         if not share:
-            return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
+            chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
+            return net, structural_path_set(net, *chains)
         # Shared blocks first, the dedicated paths in what they leave.
         shared = select_shared_units(net, n_outputs, budget, X_probe, w_probe)
         budget -= len(shared) * (X_t.shape[1] + 1)
         chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
-        return structural_path_set(net, *chains, shared_units=shared)
+        return net, structural_path_set(net, *chains, shared_units=shared)
 
     def _validation_scorer(self, validation, net, operator, loss):
         """``(loss, score)`` of given path values on the held-out rows.

@@ -663,11 +663,10 @@ def _fit_on_blocks(
             net, structure = reuse[0](dtype, device), None
 
     with _timed(times, "paths"):
-        paths = (
-            reuse[1]
-            if reuse is not None
-            else est._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
-        )
+        if reuse is None:
+            net, paths = est._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
+        else:
+            paths = reuse[1]
         del X_t, T_t, w_t, X_s, T_s, w_s, gather_rows
         # The workers hold raw rows: the convex phase works in raw coordinates.
         net = _first_layer_to(conditioner.to_raw, net)

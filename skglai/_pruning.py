@@ -13,6 +13,7 @@ search over the layered graph, on a factorised surrogate of that score,
 and the candidates are then re-scored exactly on the probe rows.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -102,7 +103,8 @@ def select_shared_units(net, n_outputs, budget, X_probe, probe_weights):
 
 
 def center_softmax_outputs(net):
-    """Shift each last-hidden unit's output weights by their median over the classes, in place.
+    """A copy of ``net`` whose last-hidden units' output weights are shifted by their
+    median over the classes (the other layers are shared with ``net``).
 
     Softmax probabilities do not change when the same function is added to
     every logit, so subtracting ``median_k W[k, j] * a_j(x)`` from all
@@ -113,7 +115,8 @@ def center_softmax_outputs(net):
     """
     with torch.no_grad():
         last = net.weights[-1]
-        last -= last.median(dim=0).values
+        centred = last - last.median(dim=0).values
+    return dataclasses.replace(net, weights=[*net.weights[:-1], centred])
 
 
 def select_paths(net, n_outputs, budget, X_probe, probe_weights):
