@@ -266,7 +266,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         share = self._shares_units(n_outputs)
         with _timed(times, "structure"):
             reuse = self._reusable_state(
-                X.shape[1], n_outputs, target_state, conditioner, hidden, budget, share
+                X.shape[1],
+                n_outputs,
+                target_state,
+                conditioner,
+                hidden,
+                budget,
+                share,
+                data.dtype,
+                device,
             )
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
@@ -275,7 +283,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                     net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
                 )
             else:
-                net, structure = reuse[0](data.dtype, device), None
+                net, structure = reuse.net, None
 
         with _timed(times, "paths"):
             if reuse is None:
@@ -283,7 +291,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                     net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share
                 )
             else:
-                paths = reuse[1]
+                paths = reuse.paths
             operator = PathOperator(paths, n_outputs, data.dtype, device, net)
             ext_gates = compute_gates(net, X_t)
 
@@ -429,9 +437,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return bool(self.shared_units)
 
     def _reusable_state(
-        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share
+        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share, dtype, device
     ):
         """With warm_start, the previous structure and paths when they still fit.
+
+        Returns a :class:`_WarmStart`, or None for a fresh fit.
 
         Changed data shapes, classes, structural sizes, budget or resolved
         ``shared_units`` start a fresh fit, so ``n_params_ <= param_budget_``
@@ -460,10 +470,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             shared_theta=_blocks_to(to_conditioned, self.paths_.shared_theta),
         )
 
-        def conditioned_net(dtype, device):  # built on the fit's device
-            return _first_layer_to(to_conditioned, self._structural_net(dtype, device))
-
-        return conditioned_net, paths
+        net = _first_layer_to(to_conditioned, self._structural_net(dtype, device))
+        return _WarmStart(net, paths)
 
     def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation):
         n_rows = X_t.shape[0]
@@ -632,6 +640,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@dataclasses.dataclass(frozen=True)
+class _WarmStart:
+    """A previous fit's structure and paths, in the conditioned coordinates of this fit."""
+
+    net: StructuralNet  # on this fit's device and dtype
+    paths: object  # a PathSet, its values the previous fit's
 
 
 class _FitData:

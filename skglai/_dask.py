@@ -651,7 +651,7 @@ def _fit_on_blocks(
         w_t = torch.as_tensor(w_s, dtype=dtype, device=device)
         gather_rows = row_gatherer(X_t)
         reuse = est._reusable_state(
-            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, False
+            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, False, dtype, device
         )
         if reuse is None:
             sizes = (X.shape[1], *structural_sizes(hidden, est.reduction_factor), n_outputs)
@@ -660,13 +660,13 @@ def _fit_on_blocks(
                 net, X_t, T_t, w_t, loss, rng, generator, gather_rows, None
             )
         else:
-            net, structure = reuse[0](dtype, device), None
+            net, structure = reuse.net, None
 
     with _timed(times, "paths"):
         if reuse is None:
             net, paths = est._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
         else:
-            paths = reuse[1]
+            paths = reuse.paths
         del X_t, T_t, w_t, X_s, T_s, w_s, gather_rows
         # The workers hold raw rows: the convex phase works in raw coordinates.
         net = _first_layer_to(conditioner.to_raw, net)
