@@ -258,9 +258,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         data = _FitData(
             conditioner.transform(X), targets, sample_weight, loss, torch_dtype(X.dtype), device
         )
-        X_t, T_t, w_t = data.training_tensors(train, val)
+        rows = _TrainingRows(*data.training_tensors(train, val), loss)
         validation = None if val is None else data.tensors(val)
-        gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
         share = self._shares_units(n_outputs)
@@ -279,21 +278,17 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
-                structure = self._fit_structure(
-                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
-                )
+                structure = self._fit_structure(net, rows, rng, generator, validation)
             else:
                 net, structure = reuse.net, None
 
         with _timed(times, "paths"):
             if reuse is None:
-                net, paths = self._prune(
-                    net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share
-                )
+                net, paths = self._prune(net, n_outputs, budget, rows, rng, share)
             else:
                 paths = reuse.paths
             operator = PathOperator(paths, n_outputs, data.dtype, device, net)
-            ext_gates = compute_gates(net, X_t)
+            ext_gates = compute_gates(net, rows.X)
 
         with _timed(times, "quantities"):
             solver = resolve_solver(self.solver, loss, len(train), paths.n_params)
@@ -304,14 +299,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             penalised = ~is_output_bias(paths.scalar_chains, net.hidden_sizes)
             problem = ConvexProblem(
                 operator,
-                X_t,
+                rows.X,
                 ext_gates,
-                T_t,
-                w_t,
+                rows.targets,
+                rows.weights,
                 loss,
                 self.alpha,
                 torch.as_tensor(penalised, dtype=data.dtype, device=device),
-                gather_rows,
+                rows.gather_rows,
             )
             scorer = (
                 None if val is None else self._validation_scorer(validation, net, operator, loss)
@@ -473,14 +468,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         net = _first_layer_to(to_conditioned, self._structural_net(dtype, device))
         return _WarmStart(net, paths)
 
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation):
-        n_rows = X_t.shape[0]
+    def _fit_structure(self, net, rows, rng, generator, validation):
+        """The warm-up of ``net`` on the :class:`_TrainingRows` ``rows``."""
+        n_rows = rows.X.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
-                X_t,
-                T_t,
-                w_t,
-                loss,
+                rows.X,
+                rows.targets,
+                rows.weights,
+                rows.loss,
                 net,
                 alpha=self.alpha,
                 batch_size=self._batch_size(n_rows),
@@ -490,7 +486,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 patience=self.structure_patience,
                 probe_rows=choose_probe(n_rows, rng),
                 generator=generator,
-                gather_rows=gather_rows,
+                gather_rows=rows.gather_rows,
                 progress=progress,
                 validation=validation,
             )
@@ -506,22 +502,22 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         return structure
 
-    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share=False):
+    def _prune(self, net, n_outputs, budget, rows, rng, share=False):
         """``(net, paths)``: the structural net the paths come from, and the kept paths.
 
         For softmax the net is a centred copy of ``net`` (the same
         probabilities, cheaper to prune); otherwise ``net`` itself.
         """
-        if loss == "softmax":
+        if rows.loss == "softmax":
             net = center_softmax_outputs(net)
-        probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
-        X_probe, w_probe = gather_rows(probe), w_t[probe]
+        probe = torch.as_tensor(choose_probe(rows.X.shape[0], rng), device=rows.X.device)
+        X_probe, w_probe = rows.gather_rows(probe), rows.weights[probe]
         if not share:
             chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
             return net, structural_path_set(net, *chains)
         # Shared blocks first, the dedicated paths in what they leave.
         shared = select_shared_units(net, n_outputs, budget, X_probe, w_probe)
-        budget -= len(shared) * (X_t.shape[1] + 1)
+        budget -= len(shared) * (rows.X.shape[1] + 1)
         chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
         return net, structural_path_set(net, *chains, shared_units=shared)
 
@@ -648,6 +644,22 @@ class _WarmStart:
 
     net: StructuralNet  # on this fit's device and dtype
     paths: object  # a PathSet, its values the previous fit's
+
+
+@dataclasses.dataclass(frozen=True)
+class _TrainingRows:
+    """The training rows of one fit as tensors on its device, with one row gatherer
+    for all three phases."""
+
+    X: torch.Tensor
+    targets: torch.Tensor
+    weights: torch.Tensor
+    loss: str
+    gather_rows: object = None
+
+    def __post_init__(self):
+        if self.gather_rows is None:
+            object.__setattr__(self, "gather_rows", row_gatherer(self.X))
 
 
 class _FitData:

@@ -28,8 +28,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, assert_all_finite, check_is_fitted
 
-from ._backend import make_generator, resolve_device, row_gatherer, torch_dtype
-from ._base import _blocks_to, _first_layer_to, _target_tensor, _timed
+from ._backend import make_generator, resolve_device, torch_dtype
+from ._base import _blocks_to, _first_layer_to, _target_tensor, _timed, _TrainingRows
 from ._base import _is_dask_collection as is_dask_collection
 from ._conditioning import InputConditioner
 from ._losses import loss_and_output_gradient, per_sample_loss
@@ -646,28 +646,28 @@ def _fit_on_blocks(
         # Conditioned by the sample's statistics: any fixed affine map is undone exactly.
         conditioner = InputConditioner.fit(X_s, w_s, est.input_conditioning)
         X_s = conditioner.transform(X_s)
-        X_t = torch.as_tensor(X_s, dtype=dtype, device=device)
-        T_t = _target_tensor(T_s, loss, dtype, device)
-        w_t = torch.as_tensor(w_s, dtype=dtype, device=device)
-        gather_rows = row_gatherer(X_t)
+        rows = _TrainingRows(
+            torch.as_tensor(X_s, dtype=dtype, device=device),
+            _target_tensor(T_s, loss, dtype, device),
+            torch.as_tensor(w_s, dtype=dtype, device=device),
+            loss,
+        )
         reuse = est._reusable_state(
             X.shape[1], n_outputs, target_state, conditioner, hidden, budget, False, dtype, device
         )
         if reuse is None:
             sizes = (X.shape[1], *structural_sizes(hidden, est.reduction_factor), n_outputs)
             net = init_structural_net(sizes, dtype, device, generator)
-            structure = est._fit_structure(
-                net, X_t, T_t, w_t, loss, rng, generator, gather_rows, None
-            )
+            structure = est._fit_structure(net, rows, rng, generator, None)
         else:
             net, structure = reuse.net, None
 
     with _timed(times, "paths"):
         if reuse is None:
-            net, paths = est._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
+            net, paths = est._prune(net, n_outputs, budget, rows, rng)
         else:
             paths = reuse.paths
-        del X_t, T_t, w_t, X_s, T_s, w_s, gather_rows
+        del rows, X_s, T_s, w_s
         # The workers hold raw rows: the convex phase works in raw coordinates.
         net = _first_layer_to(conditioner.to_raw, net)
         paths = dataclasses.replace(paths, theta=_blocks_to(conditioner.to_raw, paths.theta))
