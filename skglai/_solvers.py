@@ -284,46 +284,6 @@ class Monitor:
                     p.copy_(best)
 
 
-def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
-    """Full-batch L-BFGS with a backtracking Armijo line search.
-
-    The loss never increases from one iteration to the next. Stops when the
-    gradient's largest entry is below ``tol``, on the monitor's rule, or at
-    ``max_iter``.
-    """
-    value, grad = problem.full_objective_and_grad(params)
-    pairs = []  # (s, y, s . y, y . y), oldest first
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        if float(grad.abs().max()) <= tol:
-            n_iter -= 1
-            break
-        direction = _two_loop(grad, pairs)
-        step = 1.0 if pairs else min(1.0, 1.0 / float(grad.abs().sum()))
-        x0 = _flat_params(params)
-        slope = float(grad @ direction)
-        if slope >= 0:  # not a descent direction: restart from the gradient
-            pairs.clear()
-            direction, slope = -grad, -float(grad @ grad)
-        new_value, new_grad, step = _armijo(problem, params, x0, direction, value, slope, step)
-        if new_value is None:
-            _set_flat(params, x0)
-            break
-        s, y = step * direction, new_grad - grad
-        s_dot_y, y_dot_y = float(s @ y), float(y @ y)
-        if s_dot_y > 1e-10 * y_dot_y:
-            pairs.append((s, y, s_dot_y, y_dot_y))
-            if len(pairs) > history_size:
-                pairs.pop(0)
-        converged = abs(value - new_value) <= 1e-12 * max(1.0, abs(value))
-        value, grad = new_value, new_grad
-        if monitor.record(value, params) or converged:
-            break
-    else:
-        _warn_max_iter("lbfgs", max_iter)
-    return Solution(params, n_iter, problem.alpha)
-
-
 def solve(
     solver,
     problem,
@@ -364,6 +324,46 @@ def solve(
         )
     monitor.finish(params)
     return solution
+
+
+def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
+    """Full-batch L-BFGS with a backtracking Armijo line search.
+
+    The loss never increases from one iteration to the next. Stops when the
+    gradient's largest entry is below ``tol``, on the monitor's rule, or at
+    ``max_iter``.
+    """
+    value, grad = problem.full_objective_and_grad(params)
+    pairs = []  # (s, y, s . y, y . y), oldest first
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        if float(grad.abs().max()) <= tol:
+            n_iter -= 1
+            break
+        direction = _two_loop(grad, pairs)
+        step = 1.0 if pairs else min(1.0, 1.0 / float(grad.abs().sum()))
+        x0 = _flat_params(params)
+        slope = float(grad @ direction)
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            pairs.clear()
+            direction, slope = -grad, -float(grad @ grad)
+        new_value, new_grad, step = _armijo(problem, params, x0, direction, value, slope, step)
+        if new_value is None:
+            _set_flat(params, x0)
+            break
+        s, y = step * direction, new_grad - grad
+        s_dot_y, y_dot_y = float(s @ y), float(y @ y)
+        if s_dot_y > 1e-10 * y_dot_y:
+            pairs.append((s, y, s_dot_y, y_dot_y))
+            if len(pairs) > history_size:
+                pairs.pop(0)
+        converged = abs(value - new_value) <= 1e-12 * max(1.0, abs(value))
+        value, grad = new_value, new_grad
+        if monitor.record(value, params) or converged:
+            break
+    else:
+        _warn_max_iter("lbfgs", max_iter)
+    return Solution(params, n_iter, problem.alpha)
 
 
 def _armijo(problem, params, x0, direction, value, slope, step, c1=1e-4, max_halvings=30):
