@@ -35,12 +35,11 @@ from ._backend import (
 from ._conditioning import CONDITIONINGS, InputConditioner
 from ._losses import per_sample_loss
 from ._memory import check_fit_memory, fit_memory_estimate
-from ._paths import PathOperator, compute_gates, structural_path_set
+from ._paths import PathOperator, compute_gates, is_output_bias, structural_path_set
 from ._progress import phase_progress
 from ._pruning import (
     center_softmax_outputs,
-    min_budget,
-    mlp_param_count,
+    resolve_budget,
     select_paths,
     select_shared_units,
 )
@@ -49,9 +48,7 @@ from ._solvers import (
     Monitor,
     check_solver,
     resolve_solver,
-    solve_lbfgs,
-    solve_lstsq,
-    solve_minibatch,
+    solve,
 )
 from ._structure import (
     StructuralNet,
@@ -261,33 +258,37 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         data = _FitData(
             conditioner.transform(X), targets, sample_weight, loss, torch_dtype(X.dtype), device
         )
-        X_t, T_t, w_t = data.training_tensors(train, val)
+        rows = _TrainingRows(*data.training_tensors(train, val), loss)
         validation = None if val is None else data.tensors(val)
-        gather_rows = row_gatherer(X_t)  # one gatherer for all three phases
         times = {}
 
         share = self._shares_units(n_outputs)
         with _timed(times, "structure"):
             reuse = self._reusable_state(
-                X.shape[1], n_outputs, target_state, conditioner, hidden, budget, share
+                X.shape[1],
+                n_outputs,
+                target_state,
+                conditioner,
+                hidden,
+                budget,
+                share,
+                data.dtype,
+                device,
             )
             if reuse is None:
                 sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
                 net = init_structural_net(sizes, data.dtype, device, generator)
-                structure = self._fit_structure(
-                    net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
-                )
+                structure = self._fit_structure(net, rows, rng, generator, validation)
             else:
-                net, structure = reuse[0](data.dtype, device), None
+                net, structure = reuse.net, None
 
         with _timed(times, "paths"):
-            paths = (
-                reuse[1]
-                if reuse is not None
-                else self._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share)
-            )
+            if reuse is None:
+                net, paths = self._prune(net, n_outputs, budget, rows, rng, share)
+            else:
+                paths = reuse.paths
             operator = PathOperator(paths, n_outputs, data.dtype, device, net)
-            ext_gates = compute_gates(net, X_t)
+            ext_gates = compute_gates(net, rows.X)
 
         with _timed(times, "quantities"):
             solver = resolve_solver(self.solver, loss, len(train), paths.n_params)
@@ -295,24 +296,24 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 torch.as_tensor(values, dtype=data.dtype, device=device).clone()
                 for values in (paths.stacked_theta(), paths.coef)
             ]
-            penalised = ~_is_output_bias(paths.scalar_chains, net.hidden_sizes)
+            penalised = ~is_output_bias(paths.scalar_chains, net.hidden_sizes)
             problem = ConvexProblem(
                 operator,
-                X_t,
+                rows.X,
                 ext_gates,
-                T_t,
-                w_t,
+                rows.targets,
+                rows.weights,
                 loss,
                 self.alpha,
                 torch.as_tensor(penalised, dtype=data.dtype, device=device),
-                gather_rows,
+                rows.gather_rows,
             )
             scorer = (
                 None if val is None else self._validation_scorer(validation, net, operator, loss)
             )
-            monitor, n_iter = self._quantities(solver, problem, params, scorer, generator)
+            monitor, solution = self._quantities(solver, problem, params, scorer, generator)
 
-        fitted_paths = paths.with_values(*(to_numpy(p) for p in params))
+        fitted_paths = paths.with_values(*(to_numpy(p) for p in solution.params))
         fitted_paths = dataclasses.replace(
             fitted_paths,
             theta=_blocks_to(conditioner.to_raw, fitted_paths.theta),
@@ -324,7 +325,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self._set_structure_attributes(net, structure)
         self._set_path_attributes(fitted_paths, n_outputs, budget)
         self.shared_units_ = share
-        self._set_quantity_attributes(monitor, n_iter, solver)
+        self._set_quantity_attributes(monitor, solution, solver)
         self.fit_times_, self.device_ = times, str(device)
         return self
 
@@ -337,13 +338,29 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 validation=scorer,
                 progress=progress,
             )
-            n_iter = self._solve(solver, problem, params, monitor, generator, problem.n_samples)
-        if not all(torch.isfinite(p).all() for p in params):
+            try:
+                solution = solve(
+                    solver,
+                    problem,
+                    params,
+                    monitor,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    learning_rate=self.learning_rate_init,
+                    batch_size=self._batch_size(problem.n_samples),
+                    generator=generator,
+                )
+            except FloatingPointError as exc:
+                raise ValueError(
+                    f"The quantitative phase ({solver}) diverged: the loss became "
+                    "non-finite. Lower learning_rate_init or standardise the features."
+                ) from exc
+        if not all(torch.isfinite(p).all() for p in solution.params):
             raise ValueError(
                 "The quantitative phase diverged (non-finite path values); lower "
                 "learning_rate_init or use solver='lbfgs'."
             )
-        return monitor, n_iter
+        return monitor, solution
 
     def _validate_fit_inputs(self, X, y, sample_weight):
         X, y = validate_data(
@@ -377,23 +394,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return tuple(int(h) for h in hidden)
 
     def _budget(self, n_features, hidden, n_outputs):
-        if isinstance(self.param_budget, (bool, np.bool_)):
-            raise ValueError(
-                f"param_budget must be 'mlp' or a positive int; got {self.param_budget!r}."
-            )
-        budget = (
-            mlp_param_count(n_features, hidden, n_outputs)
-            if self.param_budget == "mlp"
-            else int(self.param_budget)
-        )
-        smallest = min_budget(n_features, n_outputs)
-        if budget < smallest:
-            raise ValueError(
-                f"param_budget={budget} is too small for {n_features} features and "
-                f"{n_outputs} outputs: it must be at least {smallest} (one path block "
-                "plus the output biases)."
-            )
-        return budget
+        return resolve_budget(self.param_budget, n_features, hidden, n_outputs)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -431,9 +432,11 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         return bool(self.shared_units)
 
     def _reusable_state(
-        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share
+        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share, dtype, device
     ):
         """With warm_start, the previous structure and paths when they still fit.
+
+        Returns a :class:`_WarmStart`, or None for a fresh fit.
 
         Changed data shapes, classes, structural sizes, budget or resolved
         ``shared_units`` start a fresh fit, so ``n_params_ <= param_budget_``
@@ -462,19 +465,18 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             shared_theta=_blocks_to(to_conditioned, self.paths_.shared_theta),
         )
 
-        def conditioned_net(dtype, device):  # built on the fit's device
-            return _first_layer_to(to_conditioned, self._structural_net(dtype, device))
+        net = _first_layer_to(to_conditioned, self._structural_net(dtype, device))
+        return _WarmStart(net, paths)
 
-        return conditioned_net, paths
-
-    def _fit_structure(self, net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation):
-        n_rows = X_t.shape[0]
+    def _fit_structure(self, net, rows, rng, generator, validation):
+        """The warm-up of ``net`` on the :class:`_TrainingRows` ``rows``."""
+        n_rows = rows.X.shape[0]
         with self._progress("structure", self.structure_max_epochs, "GLAI structure") as progress:
             structure = fit_structure(
-                X_t,
-                T_t,
-                w_t,
-                loss,
+                rows.X,
+                rows.targets,
+                rows.weights,
+                rows.loss,
                 net,
                 alpha=self.alpha,
                 batch_size=self._batch_size(n_rows),
@@ -484,7 +486,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 patience=self.structure_patience,
                 probe_rows=choose_probe(n_rows, rng),
                 generator=generator,
-                gather_rows=gather_rows,
+                gather_rows=rows.gather_rows,
                 progress=progress,
                 validation=validation,
             )
@@ -500,44 +502,24 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         return structure
 
-    def _prune(self, net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows, share=False):
-        if loss == "softmax":
-            center_softmax_outputs(net)  # the same probabilities, cheaper to prune
-        probe = torch.as_tensor(choose_probe(X_t.shape[0], rng), device=X_t.device)
-        X_probe, w_probe = gather_rows(probe), w_t[probe]
+    def _prune(self, net, n_outputs, budget, rows, rng, share=False):
+        """``(net, paths)``: the structural net the paths come from, and the kept paths.
+
+        For softmax the net is a centred copy of ``net`` (the same
+        probabilities, cheaper to prune); otherwise ``net`` itself.
+        """
+        if rows.loss == "softmax":
+            net = center_softmax_outputs(net)
+        probe = torch.as_tensor(choose_probe(rows.X.shape[0], rng), device=rows.X.device)
+        X_probe, w_probe = rows.gather_rows(probe), rows.weights[probe]
         if not share:
-            return structural_path_set(net, *select_paths(net, n_outputs, budget, X_probe, w_probe))
+            chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
+            return net, structural_path_set(net, *chains)
         # Shared blocks first, the dedicated paths in what they leave.
         shared = select_shared_units(net, n_outputs, budget, X_probe, w_probe)
-        budget -= len(shared) * (X_t.shape[1] + 1)
+        budget -= len(shared) * (rows.X.shape[1] + 1)
         chains = select_paths(net, n_outputs, budget, X_probe, w_probe)
-        return structural_path_set(net, *chains, shared_units=shared)
-
-    def _solve(self, solver, problem, params, monitor, generator, n_train):
-        monitor.start(params)
-        try:
-            if solver == "lbfgs":
-                n_iter = solve_lbfgs(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
-            elif solver == "lstsq":
-                n_iter = solve_lstsq(problem, params, monitor, max_iter=self.max_iter, tol=self.tol)
-            else:
-                n_iter = solve_minibatch(
-                    problem,
-                    params,
-                    monitor,
-                    algorithm=solver,
-                    learning_rate=self.learning_rate_init,
-                    batch_size=self._batch_size(n_train),
-                    max_iter=self.max_iter,
-                    generator=generator,
-                )
-        except FloatingPointError as exc:
-            raise ValueError(
-                f"The quantitative phase ({solver}) diverged: the loss became "
-                "non-finite. Lower learning_rate_init or standardise the features."
-            ) from exc
-        monitor.finish(params)
-        return n_iter
+        return net, structural_path_set(net, *chains, shared_units=shared)
 
     def _validation_scorer(self, validation, net, operator, loss):
         """``(loss, score)`` of given path values on the held-out rows.
@@ -577,13 +559,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self.n_params_ = paths.n_params
         self.param_budget_ = budget
 
-    def _set_quantity_attributes(self, monitor, n_iter, solver):
+    def _set_quantity_attributes(self, monitor, solution, solver):
         self.loss_curve_ = list(monitor.loss_curve)
         stopped_early = monitor.validation is not None
         self.validation_scores_ = list(monitor.validation_scores) if stopped_early else None
         self.validation_loss_curve_ = list(monitor.validation_losses) if stopped_early else None
         self.best_validation_score_ = monitor.best_score if stopped_early else None
-        self.n_iter_ = int(n_iter)
+        self.n_iter_ = int(solution.n_iter)
+        self.alpha_ = float(solution.alpha)
         self.solver_ = solver
 
     # ---------------------------------------------------------------- predict
@@ -653,6 +636,30 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@dataclasses.dataclass(frozen=True)
+class _WarmStart:
+    """A previous fit's structure and paths, in the conditioned coordinates of this fit."""
+
+    net: StructuralNet  # on this fit's device and dtype
+    paths: object  # a PathSet, its values the previous fit's
+
+
+@dataclasses.dataclass(frozen=True)
+class _TrainingRows:
+    """The training rows of one fit as tensors on its device, with one row gatherer
+    for all three phases."""
+
+    X: torch.Tensor
+    targets: torch.Tensor
+    weights: torch.Tensor
+    loss: str
+    gather_rows: object = None
+
+    def __post_init__(self):
+        if self.gather_rows is None:
+            object.__setattr__(self, "gather_rows", row_gatherer(self.X))
 
 
 class _FitData:
@@ -734,10 +741,6 @@ def _first_layer_to(change, net):
     like = net.weights[0]
     first = [torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in (weight, bias)]
     return StructuralNet([first[0], *net.weights[1:]], [first[1], *net.biases[1:]])
-
-
-def _is_output_bias(scalar_chains, hidden_sizes):
-    return (scalar_chains == np.asarray(hidden_sizes)).all(axis=1)
 
 
 def _validation_score(loss, outputs, targets, weights):

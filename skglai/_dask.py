@@ -28,12 +28,12 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, assert_all_finite, check_is_fitted
 
-from ._backend import make_generator, resolve_device, row_gatherer, torch_dtype
-from ._base import _blocks_to, _first_layer_to, _is_output_bias, _target_tensor, _timed
+from ._backend import make_generator, resolve_device, torch_dtype
+from ._base import _blocks_to, _first_layer_to, _target_tensor, _timed, _TrainingRows
 from ._base import _is_dask_collection as is_dask_collection
 from ._conditioning import InputConditioner
 from ._losses import loss_and_output_gradient, per_sample_loss
-from ._paths import PathOperator, PathSet, compute_gates
+from ._paths import PathOperator, PathSet, compute_gates, is_output_bias
 from ._solvers import (
     CHUNK_ELEMENTS,
     DIRECT_MAX_FLOPS,
@@ -656,29 +656,28 @@ def _fit_on_blocks(
                 torch.as_tensor(w_s[held], dtype=dtype, device=device),
             )
             X_s, T_s, w_s = X_s[~held], T_s[~held], w_s[~held]
-        X_t = torch.as_tensor(X_s, dtype=dtype, device=device)
-        T_t = _target_tensor(T_s, loss, dtype, device)
-        w_t = torch.as_tensor(w_s, dtype=dtype, device=device)
-        gather_rows = row_gatherer(X_t)
+        rows = _TrainingRows(
+            torch.as_tensor(X_s, dtype=dtype, device=device),
+            _target_tensor(T_s, loss, dtype, device),
+            torch.as_tensor(w_s, dtype=dtype, device=device),
+            loss,
+        )
         reuse = est._reusable_state(
-            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, False
+            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, False, dtype, device
         )
         if reuse is None:
             sizes = (X.shape[1], *structural_sizes(hidden, est.reduction_factor), n_outputs)
             net = init_structural_net(sizes, dtype, device, generator)
-            structure = est._fit_structure(
-                net, X_t, T_t, w_t, loss, rng, generator, gather_rows, validation
-            )
+            structure = est._fit_structure(net, rows, rng, generator, validation)
         else:
-            net, structure = reuse[0](dtype, device), None
+            net, structure = reuse.net, None
 
     with _timed(times, "paths"):
-        paths = (
-            reuse[1]
-            if reuse is not None
-            else est._prune(net, n_outputs, budget, X_t, w_t, loss, rng, gather_rows)
-        )
-        del X_t, T_t, w_t, X_s, T_s, w_s, gather_rows
+        if reuse is None:
+            net, paths = est._prune(net, n_outputs, budget, rows, rng)
+        else:
+            paths = reuse.paths
+        del rows, X_s, T_s, w_s
         # The workers hold raw rows: the convex phase works in raw coordinates.
         net = _first_layer_to(conditioner.to_raw, net)
         paths = dataclasses.replace(paths, theta=_blocks_to(conditioner.to_raw, paths.theta))
@@ -689,7 +688,7 @@ def _fit_on_blocks(
             torch.as_tensor(values, dtype=dtype, device=device).clone()
             for values in (paths.theta, paths.coef)
         ]
-        penalised = ~_is_output_bias(paths.scalar_chains, net.hidden_sizes)
+        penalised = ~is_output_bias(paths.scalar_chains, net.hidden_sizes)
         ctx = {
             "token": uuid.uuid4().hex,
             "dtype": X.dtype,
@@ -718,15 +717,15 @@ def _fit_on_blocks(
             device,
         )
         scorer = problem.validate if early else None
-        monitor, n_iter = est._quantities(solver, problem, params, scorer, generator)
+        monitor, solution = est._quantities(solver, problem, params, scorer, generator)
 
-    theta, coef = (p.cpu().numpy() for p in params)
+    theta, coef = (p.cpu().numpy() for p in solution.params)
     fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
     for name, value in target_state.items():
         setattr(est, name, value)
     est._set_structure_attributes(net, structure)
     est._set_path_attributes(fitted_paths, n_outputs, budget)
-    est._set_quantity_attributes(monitor, n_iter, solver)
+    est._set_quantity_attributes(monitor, solution, solver)
     est.fit_times_, est.device_ = times, str(device)
     est.shared_units_ = False
     return est

@@ -173,7 +173,16 @@ best_validation_score_ : float or None
     Validation {score} of the kept path values, with early stopping.""",
     "n_iter_": """\
 n_iter_ : int
-    Iterations run by the convex phase.""",
+    Iterations run by the convex phase: L-BFGS or conjugate-gradient
+    iterations, epochs (adam, sgd), or, when ``'lstsq'`` solves the normal
+    equations directly, the number of linear systems solved (one per
+    penalty tried, see ``alpha_``).""",
+    "alpha_": """\
+alpha_ : float
+    The L2 penalty of the fitted path values. It is ``alpha``, except where
+    ``'lstsq'`` solves the normal equations directly with early stopping:
+    it then solves for ``alpha * 10**k`` (``k = 0, ..., 6``) and keeps the
+    solution with the best validation loss, whose penalty this is.""",
     "solver_": """\
 solver_ : str
     The solver used (what ``'auto'`` resolved to).""",

@@ -207,6 +207,11 @@ def structural_path_set(
     )
 
 
+def is_output_bias(scalar_chains, hidden_sizes):
+    """Which scalar paths are output biases: chains of constant units only."""
+    return (np.asarray(scalar_chains) == np.asarray(hidden_sizes)).all(axis=1)
+
+
 def extended_gates(gates):
     """Append the constant unit's always-on gate to each layer's gates."""
     return [
@@ -373,3 +378,102 @@ class PathOperator:
         grad_theta = torch.cat([grad_weights, grad_blocks.sum(dim=1)[:, None]], dim=1)
         grad_coef = (per_output.index_select(0, self.scalar_outputs) * scalar_gamma).sum(dim=1)
         return grad_theta, grad_coef
+
+    # ------------------------------------------------- the normal equations
+    # The explicit path features ``Phi`` (the design matrix the forward pass
+    # avoids), for the direct ridge solve and the Jacobi preconditioner.
+    def normal_equations(self, chunks, weights, targets, theta, max_elements):
+        """``Phi^T W Phi`` and ``Phi^T W t`` summed over ``chunks``.
+
+        ``chunks`` yields ``(rows, (X, activations))`` (a slice of rows and
+        their batch, as :meth:`ConvexProblem.chunks` does); ``weights`` and
+        ``targets`` are indexed by those rows. Without shared blocks each
+        parameter serves one output, and the Gram matrix is masked to pairs
+        of the same output. ``max_elements`` bounds the per-row feature
+        tensor of shared blocks.
+        """
+        if self.n_shared:
+            return self._shared_normal_equations(chunks, weights, targets, theta, max_elements)
+        outputs = torch.cat(
+            [self.block_outputs.repeat_interleave(theta.shape[1]), self.scalar_outputs]
+        )
+        n_params = outputs.numel()
+        gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
+        rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
+        for rows, (X, (block_gamma, scalar_gamma)) in chunks:
+            X = X.to_dense() if X.is_sparse else X
+            x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
+            # The gates a row per sample first: the broadcast product reads a
+            # transposed view slowly.
+            row_gamma = block_gamma.T.contiguous()
+            features = torch.cat(
+                [
+                    (row_gamma[:, :, None] * x_tilde[:, None, :]).reshape(X.shape[0], -1),
+                    scalar_gamma.T,
+                ],
+                dim=1,
+            )
+            weighted = features * weights[rows][:, None]
+            gram += features.T @ weighted
+            # Each parameter's entry against its own output's targets: (P, K), then pick.
+            rhs += (weighted.T @ targets[rows]).gather(1, outputs[:, None]).view(-1)
+        return gram * (outputs[:, None] == outputs[None, :]), rhs
+
+    def _shared_normal_equations(self, chunks, weights, targets, theta, max_elements):
+        """:meth:`normal_equations` with shared blocks, which couple the outputs.
+
+        Each row contributes a feature vector per output: ``R_kj(x) x~`` for
+        the shared blocks, ``gamma(x) x~`` (blocks) or ``gamma(x)`` (scalars)
+        at the parameters of output ``k``, zero elsewhere.
+        """
+        n_outputs = self.n_outputs
+        n_params = theta.numel() + self.scalar_chains.shape[0]
+        gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
+        rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
+        block_mask = torch.nn.functional.one_hot(self.block_outputs, n_outputs).T.to(theta.dtype)
+        scalar_mask = torch.nn.functional.one_hot(self.scalar_outputs, n_outputs).T.to(theta.dtype)
+        step = max(1, max_elements // (n_outputs * n_params))
+        for rows, (X, (block_gamma, scalar_gamma, layer_gates)) in chunks:
+            X = X.to_dense() if X.is_sparse else X
+            start = rows.start
+            for sub in range(0, X.shape[0], step):
+                part = slice(sub, sub + step)
+                x_tilde = torch.cat([X[part], torch.ones_like(X[part, :1])], dim=1)
+                n = x_tilde.shape[0]
+                mixing = self.shared_mixing([g[:, part] for g in layer_gates])  # (n, K, S)
+                blocks = block_mask[None] * block_gamma[:, part].T[:, None, :]  # (n, K, Q)
+                per_block = torch.cat([mixing, blocks], dim=2)
+                features = torch.cat(
+                    [
+                        (per_block[..., None] * x_tilde[:, None, None, :]).reshape(
+                            n, n_outputs, -1
+                        ),
+                        scalar_mask[None] * scalar_gamma[:, part].T[:, None, :],
+                    ],
+                    dim=2,
+                ).reshape(n * n_outputs, n_params)
+                row_weights = weights[start + sub : start + sub + n]
+                weighted = features * row_weights.repeat_interleave(n_outputs)[:, None]
+                gram += features.T @ weighted
+                rhs += weighted.T @ targets[start + sub : start + sub + n].reshape(-1)
+        return gram, rhs
+
+    def normal_diagonal(self, chunks, weights, theta, coef):
+        """The diagonal of ``Phi^T W Phi``, shaped like ``theta`` and ``coef``."""
+        diag_theta = torch.zeros_like(theta)
+        diag_coef = torch.zeros_like(coef)
+        for rows, (X, acts) in chunks:
+            block_gamma, scalar_gamma = acts[:2]
+            row_weights = weights[rows]
+            weighted_gamma = block_gamma * row_weights  # (Q, n): a block per row
+            if self.n_shared:  # a shared block's rows weigh ||R(x)[:, j]||^2
+                shared = self.shared_sq_norms(acts[2]) * row_weights
+                weighted_gamma = torch.cat([shared, weighted_gamma])
+            x_sq = X * X
+            if X.is_sparse:
+                feature_part = sparse_mm(x_sq.t(), weighted_gamma.T).T
+            else:
+                feature_part = weighted_gamma @ x_sq
+            diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=1)[:, None]], dim=1)
+            diag_coef += scalar_gamma @ row_weights
+        return diag_theta, diag_coef

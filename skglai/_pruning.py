@@ -13,6 +13,7 @@ search over the layered graph, on a factorised surrogate of that score,
 and the candidates are then re-scored exactly on the probe rows.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -51,6 +52,28 @@ def min_budget(n_features, n_outputs):
     return n_features + 1 + n_outputs
 
 
+def resolve_budget(param_budget, n_features, hidden_sizes, n_outputs):
+    """``param_budget`` (``'mlp'`` or an int) as a parameter count, checked.
+
+    ``'mlp'`` is the dense MLP's parameter count; an int must reach
+    :func:`min_budget`. Shared by the estimators and :class:`skglai.nn.GLAIBlock`.
+    """
+    if isinstance(param_budget, str) and param_budget == "mlp":
+        return mlp_param_count(n_features, hidden_sizes, n_outputs)
+    if isinstance(param_budget, (bool, np.bool_)) or not isinstance(
+        param_budget, (int, np.integer)
+    ):
+        raise ValueError(f"param_budget must be 'mlp' or a positive int; got {param_budget!r}.")
+    smallest = min_budget(n_features, n_outputs)
+    if param_budget < smallest:
+        raise ValueError(
+            f"param_budget={param_budget} is too small for {n_features} features and "
+            f"{n_outputs} outputs: it must be at least {smallest} (one path block "
+            "plus the output biases)."
+        )
+    return int(param_budget)
+
+
 def select_shared_units(net, n_outputs, budget, X_probe, probe_weights):
     """First-layer units to give a shared block, within ``budget``.
 
@@ -80,7 +103,8 @@ def select_shared_units(net, n_outputs, budget, X_probe, probe_weights):
 
 
 def center_softmax_outputs(net):
-    """Shift each last-hidden unit's output weights by their median over the classes, in place.
+    """A copy of ``net`` whose last-hidden units' output weights are shifted by their
+    median over the classes (the other layers are shared with ``net``).
 
     Softmax probabilities do not change when the same function is added to
     every logit, so subtracting ``median_k W[k, j] * a_j(x)`` from all
@@ -91,7 +115,8 @@ def center_softmax_outputs(net):
     """
     with torch.no_grad():
         last = net.weights[-1]
-        last -= last.median(dim=0).values
+        centred = last - last.median(dim=0).values
+    return dataclasses.replace(net, weights=[*net.weights[:-1], centred])
 
 
 def select_paths(net, n_outputs, budget, X_probe, probe_weights):

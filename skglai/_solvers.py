@@ -7,9 +7,11 @@ With the gates frozen the outputs are linear in the path values, so::
 is convex (``W`` the total sample weight; the output biases are not
 penalised, as in :class:`~sklearn.neural_network.MLPClassifier`). Every
 solver is a module-level function taking a :class:`ConvexProblem`, the
-starting values and its settings, and returning the iteration count; the
-values are updated in place and a :class:`Monitor` records the loss curve,
-keeps the best values for early stopping and says when to stop.
+starting values and its settings, and returning a :class:`Solution` (the
+values it found, its iteration count and the penalty of those values); a
+:class:`Monitor` records the loss curve, keeps the best values for early
+stopping and says when to stop. :func:`solve` resolves ``'auto'`` and
+calls the solver, as scikit-learn's ``_ridge_regression`` does.
 """
 
 import math
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ._backend import row_gatherer, sparse_mm
+from ._backend import row_gatherer
 from ._losses import loss_and_output_gradient, per_sample_loss
 
 SOLVERS = ("lbfgs", "adam", "sgd", "lstsq")
@@ -43,6 +45,22 @@ VALIDATION_WINDOW = 2
 # barely determined), where early-stopped L-BFGS stays near the warm start
 # (doc/benchmarks.rst).
 LSTSQ_MIN_ROWS_PER_PARAM = 64
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a solver found.
+
+    ``params`` are the solved ``[theta, coef]`` (the tensors the solver was
+    given, which it fills in); ``n_iter`` counts its iterations, epochs or,
+    for the direct ridge solve, the linear systems solved; ``alpha`` is the
+    penalty of the solved values (another than the problem's only where the
+    direct ridge solve chose one on the validation rows).
+    """
+
+    params: list
+    n_iter: int
+    alpha: float
 
 
 def check_solver(solver, loss):
@@ -266,12 +284,54 @@ class Monitor:
                     p.copy_(best)
 
 
+def solve(
+    solver,
+    problem,
+    params,
+    monitor,
+    *,
+    max_iter,
+    tol,
+    learning_rate=None,
+    batch_size=None,
+    generator=None,
+    n_rows=None,
+):
+    """Solve ``problem`` from ``params`` with ``solver``; returns a :class:`Solution`.
+
+    ``'auto'`` is resolved by :func:`resolve_solver` on ``n_rows`` training
+    rows (default: the problem's). The monitor starts on the given values
+    and, at the end, puts back the values it kept (early stopping).
+    """
+    n_rows = problem.n_samples if n_rows is None else n_rows
+    n_params = sum(p.numel() for p in params)
+    solver = resolve_solver(solver, problem.loss, n_rows, n_params)
+    monitor.start(params)
+    if solver == "lbfgs":
+        solution = solve_lbfgs(problem, params, monitor, max_iter=max_iter, tol=tol)
+    elif solver == "lstsq":
+        solution = solve_lstsq(problem, params, monitor, max_iter=max_iter, tol=tol)
+    else:
+        solution = solve_minibatch(
+            problem,
+            params,
+            monitor,
+            algorithm=solver,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            generator=generator,
+        )
+    monitor.finish(params)
+    return solution
+
+
 def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
     """Full-batch L-BFGS with a backtracking Armijo line search.
 
     The loss never increases from one iteration to the next. Stops when the
     gradient's largest entry is below ``tol``, on the monitor's rule, or at
-    ``max_iter``. Returns the number of iterations.
+    ``max_iter``.
     """
     value, grad = problem.full_objective_and_grad(params)
     pairs = []  # (s, y, s . y, y . y), oldest first
@@ -303,7 +363,7 @@ def solve_lbfgs(problem, params, monitor, *, max_iter, tol, history_size=10):
             break
     else:
         _warn_max_iter("lbfgs", max_iter)
-    return n_iter
+    return Solution(params, n_iter, problem.alpha)
 
 
 def _armijo(problem, params, x0, direction, value, slope, step, c1=1e-4, max_halvings=30):
@@ -384,7 +444,7 @@ def solve_minibatch(
         _warn_max_iter(algorithm, max_iter)
     for p in params:
         p.requires_grad_(False)
-    return epoch
+    return Solution(params, epoch, problem.alpha)
 
 
 # Below these sizes the normal equations are formed and solved directly.
@@ -405,16 +465,18 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
     of ``RIDGE_PATH`` (at most ``max_iter`` of them), keeping the values
     with the best validation loss. Larger problems use matrix-free
     preconditioned conjugate gradients, whose iterates early stopping
-    judges. Returns the number of solutions or iterations.
+    judges. The solution's ``n_iter`` counts the systems solved (direct) or
+    the iterations (conjugate gradients); its ``alpha`` is the penalty
+    whose exact solution was kept.
     """
     n_params = sum(p.numel() for p in params)
     if n_params <= DIRECT_MAX_PARAMS and problem.n_samples * n_params**2 <= DIRECT_MAX_FLOPS:
         alphas = [problem.alpha]
         if monitor.validation is not None and problem.alpha > 0:
             alphas = [problem.alpha * scale for scale in RIDGE_PATH[:max_iter]]
-        n_solved = _solve_normal_equations(problem, params, monitor, alphas)
-        if n_solved:
-            return n_solved
+        solution = _solve_normal_equations(problem, params, monitor, alphas)
+        if solution.n_iter:
+            return solution
         # singular without a penalty: conjugate gradients still work
     return _solve_cg(problem, params, monitor, max_iter=max_iter, tol=tol)
 
@@ -422,17 +484,17 @@ def solve_lstsq(problem, params, monitor, *, max_iter, tol):
 def _solve_normal_equations(problem, params, monitor, alphas):
     """Ridge by Cholesky on ``(Phi^T W Phi) * same_output + alpha P``, for each alpha.
 
-    Each solution is left in ``params`` and recorded; returns how many
-    systems were solved (a singular one is skipped).
+    Each solution is left in ``params`` and recorded. The solution's
+    ``n_iter`` is how many systems were solved (a singular one is skipped),
+    its ``alpha`` the penalty of the solution the monitor keeps (the
+    problem's when it keeps the starting values).
     """
     if hasattr(problem, "normal_equations"):  # a distributed problem sums them on its workers
         gram, rhs = problem.normal_equations(params[0])
-    elif problem.operator.n_shared:
-        gram, rhs = _shared_normal_equations(problem, params[0])
     else:
         gram, rhs = _normal_equations(problem, params[0])
     penalty = problem.penalty_mask(params[0])
-    n_solved = 0
+    n_solved, kept = 0, problem.alpha
     for alpha in alphas:
         try:
             factor = torch.linalg.cholesky(gram + torch.diag(alpha * penalty))
@@ -440,78 +502,18 @@ def _solve_normal_equations(problem, params, monitor, alphas):
             continue
         _set_flat(params, torch.cholesky_solve(rhs[:, None], factor)[:, 0])
         n_solved += 1
+        best = monitor.best_params
         monitor.record_candidate(problem.full_objective(params), params)
-    return n_solved
+        if monitor.validation is None or monitor.best_params is not best:
+            kept = alpha  # without validation the last solution is the one kept
+    return Solution(params, n_solved, kept)
 
 
 def _normal_equations(problem, theta):
-    """``(Phi^T W Phi) * same_output`` and ``Phi^T W t``, from the chunks."""
-    outputs = torch.cat(
-        [
-            problem.operator.block_outputs.repeat_interleave(theta.shape[1]),
-            problem.operator.scalar_outputs,
-        ]
+    """The problem's ``Phi^T W Phi`` (masked to same-output pairs) and ``Phi^T W t``."""
+    return problem.operator.normal_equations(
+        problem.chunks(), problem.weights, problem.targets, theta, CHUNK_ELEMENTS
     )
-    n_params = outputs.numel()
-    gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
-    rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
-    for rows, (X, (block_gamma, scalar_gamma)) in problem.chunks():
-        X = X.to_dense() if X.is_sparse else X
-        x_tilde = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)
-        # The gates a row per sample first: the broadcast product reads a
-        # transposed view slowly.
-        row_gamma = block_gamma.T.contiguous()
-        features = torch.cat(
-            [
-                (row_gamma[:, :, None] * x_tilde[:, None, :]).reshape(X.shape[0], -1),
-                scalar_gamma.T,
-            ],
-            dim=1,
-        )
-        weighted = features * problem.weights[rows][:, None]
-        gram += features.T @ weighted
-        # Each parameter's entry against its own output's targets: (P, K), then pick.
-        rhs += (weighted.T @ problem.targets[rows]).gather(1, outputs[:, None]).view(-1)
-    return gram * (outputs[:, None] == outputs[None, :]), rhs
-
-
-def _shared_normal_equations(problem, theta):
-    """``Phi^T W Phi`` and ``Phi^T W t`` with shared blocks, which couple the outputs.
-
-    Each row contributes a feature vector per output: ``R_kj(x) x~`` for
-    the shared blocks, ``gamma(x) x~`` (blocks) or ``gamma(x)`` (scalars)
-    at the parameters of output ``k``, zero elsewhere.
-    """
-    operator = problem.operator
-    n_outputs = operator.n_outputs
-    n_params = theta.numel() + operator.scalar_chains.shape[0]
-    gram = torch.zeros(n_params, n_params, dtype=theta.dtype, device=theta.device)
-    rhs = torch.zeros(n_params, dtype=theta.dtype, device=theta.device)
-    block_mask = torch.nn.functional.one_hot(operator.block_outputs, n_outputs).T.to(theta.dtype)
-    scalar_mask = torch.nn.functional.one_hot(operator.scalar_outputs, n_outputs).T.to(theta.dtype)
-    step = max(1, CHUNK_ELEMENTS // (n_outputs * n_params))
-    for rows, (X, (block_gamma, scalar_gamma, layer_gates)) in problem.chunks():
-        X = X.to_dense() if X.is_sparse else X
-        start = rows.start
-        for sub in range(0, X.shape[0], step):
-            part = slice(sub, sub + step)
-            x_tilde = torch.cat([X[part], torch.ones_like(X[part, :1])], dim=1)
-            n = x_tilde.shape[0]
-            mixing = operator.shared_mixing([g[:, part] for g in layer_gates])  # (n, K, S)
-            blocks = block_mask[None] * block_gamma[:, part].T[:, None, :]  # (n, K, Q)
-            per_block = torch.cat([mixing, blocks], dim=2)
-            features = torch.cat(
-                [
-                    (per_block[..., None] * x_tilde[:, None, None, :]).reshape(n, n_outputs, -1),
-                    scalar_mask[None] * scalar_gamma[:, part].T[:, None, :],
-                ],
-                dim=2,
-            ).reshape(n * n_outputs, n_params)
-            weights = problem.weights[start + sub : start + sub + n]
-            weighted = features * weights.repeat_interleave(n_outputs)[:, None]
-            gram += features.T @ weighted
-            rhs += weighted.T @ problem.targets[start + sub : start + sub + n].reshape(-1)
-    return gram, rhs
 
 
 def _solve_cg(problem, params, monitor, *, max_iter, tol):
@@ -553,7 +555,7 @@ def _solve_cg(problem, params, monitor, *, max_iter, tol):
     else:
         _warn_max_iter("lstsq", max_iter)
     _set_flat(params, x)
-    return n_iter
+    return Solution(params, n_iter, problem.alpha)
 
 
 def _linear_outputs(problem, flat, params, batch):
@@ -590,23 +592,9 @@ def _normal_rhs(problem, params):
 def _normal_diagonal(problem, params):
     """Jacobi preconditioner: the diagonal of ``(A^T W A + alpha P) / W``."""
     theta, coef = params
-    diag_theta = torch.zeros_like(theta)
-    diag_coef = torch.zeros_like(coef)
-    n_shared = problem.operator.n_shared
-    for rows, (X, acts) in problem.chunks():
-        block_gamma, scalar_gamma = acts[:2]
-        weights = problem.weights[rows]
-        weighted_gamma = block_gamma * weights  # (Q, n): a block per row
-        if n_shared:  # a shared block's rows weigh ||R(x)[:, j]||^2
-            shared = problem.operator.shared_sq_norms(acts[2]) * weights
-            weighted_gamma = torch.cat([shared, weighted_gamma])
-        x_sq = X * X
-        if X.is_sparse:
-            feature_part = sparse_mm(x_sq.t(), weighted_gamma.T).T
-        else:
-            feature_part = weighted_gamma @ x_sq
-        diag_theta += torch.cat([feature_part, weighted_gamma.sum(dim=1)[:, None]], dim=1)
-        diag_coef += scalar_gamma @ weights
+    diag_theta, diag_coef = problem.operator.normal_diagonal(
+        problem.chunks(), problem.weights, theta, coef
+    )
     diag = torch.cat([diag_theta.reshape(-1), diag_coef])
     return (diag + problem.alpha * problem.penalty_mask(theta)) / problem.weight_total + 1e-12
 

@@ -17,11 +17,14 @@ import torch
 from torch import nn
 
 from ._paths import PathOperator, PathSet, compute_gates, structural_path_values
-from ._pruning import min_budget, mlp_param_count, select_paths
+from ._pruning import resolve_budget, select_paths
 from ._structure import (
+    LEARNING_DECREASE,
     StructuralNet,
     flip_fraction,
     init_structural_net,
+    is_calm,
+    is_learning,
     mlp_forward,
     probe_gates,
     structural_sizes,
@@ -289,7 +292,9 @@ class GLAIBlock(nn.Module):
         self.reduction_factor = reduction_factor
         self.param_budget = param_budget
         self.structural_sizes = structural_sizes(self.hidden_sizes, reduction_factor)
-        self.param_budget_ = self._resolve_budget(param_budget)
+        self.param_budget_ = resolve_budget(
+            param_budget, self.in_features, self.hidden_sizes, self.out_features
+        )
         dtype = torch.get_default_dtype() if dtype is None else dtype
         sizes = (self.in_features, *self.structural_sizes, self.out_features)
         # generator=None: the global torch RNG, so torch.manual_seed governs the init.
@@ -310,19 +315,7 @@ class GLAIBlock(nn.Module):
         self.structure_change_ = []
         self._previous_gates = None
         self._calm_checks = 0
-
-    def _resolve_budget(self, param_budget):
-        floor = min_budget(self.in_features, self.out_features)
-        if isinstance(param_budget, str) and param_budget == "mlp":
-            return mlp_param_count(self.in_features, self.hidden_sizes, self.out_features)
-        if isinstance(param_budget, (int, np.integer)) and not isinstance(param_budget, bool):
-            if param_budget < floor:
-                raise ValueError(
-                    f"param_budget={param_budget} is below the smallest useful budget "
-                    f"{floor} (one block of in_features + 1 values and one bias per output)."
-                )
-            return int(param_budget)
-        raise ValueError(f"param_budget must be 'mlp' or an int; got {param_budget!r}.")
+        self._validation_losses = []
 
     # ----------------------------------------------------------------- state
     @property
@@ -483,28 +476,42 @@ class GLAIBlock(nn.Module):
 
     # ------------------------------------------------------------ stability
     def update_stability(
-        self, probe_inputs, tol=0.02, patience=2, probe_weights=None, auto_freeze=True
+        self,
+        probe_inputs,
+        tol=0.02,
+        patience=2,
+        probe_weights=None,
+        auto_freeze=True,
+        validation_loss=None,
     ):
         """Record how many probe gates flipped since the last call; freeze when stable.
 
-        Call it with the same fixed probe rows (e.g. once per epoch). When the
-        flip fraction has been below ``tol`` for ``patience`` calls in a row
-        and ``auto_freeze`` is true, :meth:`freeze_structure` is called on
-        the probe rows.
+        Call it with the same fixed probe rows (e.g. once per epoch). A check
+        is stable by the estimators' rule (their ``structure_tol`` and
+        ``structure_patience``): once the recorded flip fractions have fallen
+        to a quarter of the first, a check is stable when its fraction is
+        below ``tol`` or no longer falls by 10% on the lowest so far (a
+        plateau); with ``validation_loss`` it must also not have improved on
+        the best validation loss of the earlier checks. After ``patience``
+        stable checks in a row, and when ``auto_freeze`` is true,
+        :meth:`freeze_structure` is called on the probe rows.
 
         Parameters
         ----------
         probe_inputs : Tensor of shape (n_probe, in_features)
             The fixed probe rows.
         tol : float, default=0.02
-            A flip fraction below ``tol`` counts as stable (the estimators'
-            ``structure_tol``).
+            A flip fraction below ``tol`` counts as stable (``structure_tol``).
         patience : int, default=2
             Stable checks in a row needed to freeze (``structure_patience``).
         probe_weights : Tensor of shape (n_probe,), optional
             Weights of the probe rows (default: uniform).
         auto_freeze : bool, default=True
             Whether to freeze once stable.
+        validation_loss : float, optional
+            The model's loss on held-out rows at this check; while it still
+            falls, the structure is still learning and the check is not
+            stable (as the estimators judge with early stopping).
 
         Returns
         -------
@@ -528,8 +535,14 @@ class GLAIBlock(nn.Module):
             self._calm_checks = 0
             return float("nan")
         change = flip_fraction(previous, gates, w)
+        calm = is_calm(change, self.structure_change_, tol)
+        if validation_loss is not None:
+            validation_loss = float(validation_loss)
+            learning = is_learning(validation_loss, self._validation_losses, LEARNING_DECREASE)
+            calm = calm and not learning
+            self._validation_losses.append(validation_loss)
         self.structure_change_.append(change)
-        self._calm_checks = self._calm_checks + 1 if change < tol else 0
+        self._calm_checks = self._calm_checks + 1 if calm else 0
         if auto_freeze and self._calm_checks >= patience:
             self.freeze_structure(X, probe_weights)
         return change

@@ -55,6 +55,25 @@ def test_large_regression_is_solved_exactly():
     assert reg.solver_ == "lstsq"
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_alpha_and_n_iter_say_what_the_direct_ridge_solve_did():
+    from skglai._solvers import RIDGE_PATH
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 3)
+    y = np.abs(X[:, 0]) + X[:, 1] * X[:, 2] + 0.3 * rng.randn(600)
+    params = dict(hidden_layer_sizes=(4,), solver="lstsq", alpha=1e-2, random_state=0)
+    reg = GLAIRegressor(**params, early_stopping=True).fit(X, y)
+    # One system solved per penalty tried; the kept one has the best validation loss.
+    assert reg.n_iter_ == len(RIDGE_PATH) == len(reg.loss_curve_)
+    best = int(np.argmin(reg.validation_loss_curve_))
+    assert reg.alpha_ == 1e-2 * RIDGE_PATH[best]
+    plain = GLAIRegressor(**params, early_stopping=False).fit(X, y)
+    assert (plain.n_iter_, plain.alpha_) == (1, 1e-2)
+    iterative = GLAIRegressor(**{**params, "solver": "lbfgs"}, early_stopping=True).fit(X, y)
+    assert iterative.alpha_ == 1e-2
+
+
 def test_small_data_warm_up_trains_before_it_settles():
     # With one full-batch step per epoch, the first epoch flipped fewer than
     # structure_tol of the random start's gates and the warm-up "settled"

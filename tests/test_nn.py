@@ -305,11 +305,47 @@ def test_frozen_training_lowers_the_loss_and_keeps_the_gates():
 def test_update_stability_freezes_when_the_gates_settle():
     block, X, _ = trained_block()
     assert math.isnan(block.update_stability(X))
-    assert block.update_stability(X, patience=2) == 0.0  # nothing trained in between
-    assert not block.frozen
+    # Nothing trained in between; the first fraction only starts the curve.
+    for _ in range(2):
+        assert block.update_stability(X, patience=2) == 0.0
+        assert not block.frozen
     assert block.update_stability(X, patience=2) == 0.0
-    assert block.frozen and block.structure_change_ == [0.0, 0.0]
+    assert block.frozen and block.structure_change_ == [0.0, 0.0, 0.0]
     assert block.update_stability(X) == 0.0  # frozen: gates never change
+
+
+def scripted_flips(monkeypatch, fractions):
+    import skglai.nn
+
+    script = iter(fractions)
+    monkeypatch.setattr(skglai.nn, "flip_fraction", lambda *args: next(script))
+
+
+@pytest.mark.parametrize("tol", [0.01, 0.2])
+def test_update_stability_is_the_estimators_rule(monkeypatch, tol):
+    from skglai._structure import is_calm
+
+    # 0.095 is a plateau (within 10% of the lowest, 0.1), after the curve fell
+    # below a quarter of its first value: stable whatever tol.
+    fractions = [0.5, 0.1, 0.095]
+    scripted_flips(monkeypatch, fractions)
+    block, X, _ = trained_block()
+    block.update_stability(X)
+    for i, fraction in enumerate(fractions):
+        block.update_stability(X, tol=tol, patience=1)
+        assert block.frozen is is_calm(fraction, fractions[:i], tol)
+    assert block.frozen
+
+
+def test_update_stability_waits_while_the_validation_loss_falls(monkeypatch):
+    scripted_flips(monkeypatch, [0.5, 0.0, 0.0, 0.0])
+    block, X, _ = trained_block()
+    block.update_stability(X)
+    for loss in (1.0, 0.9, 0.8):  # the gates are calm from the second check on
+        block.update_stability(X, tol=0.01, patience=1, validation_loss=loss)
+        assert not block.frozen
+    block.update_stability(X, tol=0.01, patience=1, validation_loss=0.85)
+    assert block.frozen
 
 
 def test_update_stability_sees_flips():

@@ -130,7 +130,9 @@ def test_centering_softmax_outputs_keeps_probabilities_and_shrinks_blocks():
     X = torch.randn(20, 6, dtype=torch.float64, generator=gen)
     before = torch.softmax(mlp_forward(net, X), dim=1)
     l1_before = net.weights[-1].abs().sum()
-    center_softmax_outputs(net)
-    torch.testing.assert_close(torch.softmax(mlp_forward(net, X), dim=1), before)
-    assert net.weights[-1].abs().sum() < l1_before
-    assert (net.weights[-1] == 0).sum(dim=0).ge(1).all()  # a zero block per unit
+    last = net.weights[-1].clone()
+    centred = center_softmax_outputs(net)
+    torch.testing.assert_close(torch.softmax(mlp_forward(centred, X), dim=1), before)
+    assert centred.weights[-1].abs().sum() < l1_before
+    assert (centred.weights[-1] == 0).sum(dim=0).ge(1).all()  # a zero block per unit
+    assert torch.equal(net.weights[-1], last)  # the given net is left as it was

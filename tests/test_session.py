@@ -55,12 +55,12 @@ def test_verbose_shows_validation_score_with_early_stopping(capsys, digits_split
 def test_bars_are_closed_when_the_fit_raises(monkeypatch, digits_split):
     from tqdm.auto import tqdm
 
-    import skglai._base
+    import skglai._solvers
 
     def broken(*args, **kwargs):
         raise RuntimeError("solver failed")
 
-    monkeypatch.setattr(skglai._base, "solve_lbfgs", broken)
+    monkeypatch.setattr(skglai._solvers, "solve_lbfgs", broken)
     X, _, y, _ = digits_split
     with pytest.raises(RuntimeError, match="solver failed"):
         GLAIClassifier(**FAST, verbose=1, solver="lbfgs").fit(X, y)

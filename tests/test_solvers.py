@@ -163,9 +163,10 @@ def test_direct_ridge_with_early_stopping_keeps_the_penalty_with_the_best_valida
     monitor = scripted_monitor(losses)
     params = [p.clone() for p in start]
     monitor.start(params)
-    n_solved = solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
+    solution = solve_lstsq(problem, params, monitor, max_iter=500, tol=1e-10)
     monitor.finish(params)
-    assert n_solved == len(RIDGE_PATH) == len(losses) - 1
+    assert solution.n_iter == len(RIDGE_PATH) == len(losses) - 1
+    assert solution.alpha == 1e-3 * RIDGE_PATH[2]
     assert monitor.validation_losses == losses[1:]
     assert monitor.best_score == pytest.approx(0.5)
 
@@ -282,3 +283,24 @@ def test_auto_solver_solves_exactly_only_with_many_rows_per_parameter():
     assert resolve_solver("lstsq", "squared", 10, 500) == "lstsq"
     with pytest.raises(ValueError, match="squared-error problems only"):
         resolve_solver("lstsq", "logistic", enough, 1)
+
+
+@pytest.mark.parametrize("n_rows, resolved", [(1, "lbfgs"), (10**9, "lstsq")])
+def test_solve_resolves_auto_and_returns_the_solution(n_rows, resolved):
+    from skglai._solvers import solve
+
+    problem, start = make_problem("squared", n=200, hidden=(6,))
+    solutions = {}
+    for solver in ("auto", resolved):
+        params = [p.clone() for p in start]
+        monitor = Monitor(tol=0.0, n_iter_no_change=10**9)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            solution = solve(
+                solver, problem, params, monitor, max_iter=50, tol=1e-10, n_rows=n_rows
+            )
+        assert solution.params is params and solution.alpha == problem.alpha
+        assert solution.n_iter == len(monitor.loss_curve) >= 1
+        solutions[solver] = solution
+    for got, want in zip(solutions["auto"].params, solutions[resolved].params):
+        assert torch.equal(got, want)
