@@ -57,17 +57,9 @@ REGRESSION = ("regression", "multioutput")
 
 def spec_of(name):
     for spec in registry.DATASETS:
-        if _field(spec, "name") == name:
+        if spec.name == name:
             return spec
     raise SystemExit(f"unknown dataset {name!r}; see --list")
-
-
-def _field(spec, key):
-    return spec[key] if isinstance(spec, dict) else getattr(spec, key)
-
-
-def _categories(spec):
-    return list(_field(spec, "categories"))
 
 
 def torch_task(task):
@@ -109,7 +101,7 @@ def split(X, y, task, seed):
 
 def run_dataset(name, seeds, models, args, glai_params):
     spec = spec_of(name)
-    task = _field(spec, "task")
+    task = spec.task
     X, y = registry.load(name)
     rows = []
     for seed in seeds:
@@ -195,7 +187,7 @@ def to_markdown(summary, command):
         gap = f"{entry['gap_points']:+.2f}" if "gap_points" in entry else "-"
         ratio = f"{entry['time_ratio']:.2f}" if "time_ratio" in entry else "-"
         lines.append(
-            f"| {entry['dataset']} | {_field(spec, 'half')} | {', '.join(_categories(spec))} "
+            f"| {entry['dataset']} | {spec.half} | {', '.join(spec.categories)} "
             f"| {cell(entry, 'GLAI')} | {cell(entry, 'torch MLP')} | {gap} | {ratio} "
             f"| {cell(entry, 'torch MLP (std)')} | {cell(entry, 'sklearn MLP')} "
             f"| {cell(entry, 'linear')} |"
@@ -220,20 +212,16 @@ def list_datasets():
     print(f"{'dataset':<18} {'half':<8} {'task':<11} {'category':<26} shape")
     for spec in registry.DATASETS:
         print(
-            f"{_field(spec, 'name'):<18} {_field(spec, 'half'):<8} {_field(spec, 'task'):<11} "
-            f"{', '.join(_categories(spec)):<26} {_field(spec, 'rows')} x "
-            f"{_field(spec, 'features')}"
+            f"{spec.name:<18} {spec.half:<8} {spec.task:<11} "
+            f"{', '.join(spec.categories):<26} {spec.rows} x "
+            f"{spec.features}"
         )
 
 
 def chosen_datasets(args):
     if args.datasets:
         return args.datasets.split(",")
-    return [
-        _field(s, "name")
-        for s in registry.DATASETS
-        if args.half == "all" or _field(s, "half") == args.half
-    ]
+    return [s.name for s in registry.DATASETS if args.half == "all" or s.half == args.half]
 
 
 def reused_rows(path, names, models, n_seeds):
