@@ -267,7 +267,7 @@ def _context(ctx):
             [torch.as_tensor(w, dtype=dtype) for w in ctx["weights"]],
             [torch.as_tensor(b, dtype=dtype) for b in ctx["biases"]],
         )
-        operator = PathOperator(ctx["paths"], ctx["n_outputs"], dtype, "cpu")
+        operator = PathOperator(ctx["paths"], ctx["n_outputs"], dtype, "cpu", net)
         _CONTEXTS.clear()  # one fit's context at a time per worker
         built = _CONTEXTS[ctx["token"]] = (net, operator, dtype)
     return built
@@ -511,11 +511,6 @@ def fit_dask(est, X, y, sample_weight):
         y = y[:, 0]
     sample_weight = _aligned(da, sample_weight, rows, "sample_weight")
     est.n_features_in_ = X.shape[1]
-    if est.shared_units is True:
-        raise ValueError(
-            "shared_units=True is not supported on Dask arrays yet; use "
-            "shared_units='auto' (no sharing on Dask) or False."
-        )
     if est.solver in ("adam", "sgd"):
         raise ValueError(
             f"solver={est.solver!r} draws minibatches of rows at random, which a Dask "
@@ -662,8 +657,9 @@ def _fit_on_blocks(
             torch.as_tensor(w_s, dtype=dtype, device=device),
             loss,
         )
+        share = est._shares_units(n_outputs)
         reuse = est._reusable_state(
-            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, False, dtype, device
+            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, share, dtype, device
         )
         if reuse is None:
             sizes = (X.shape[1], *structural_sizes(hidden, est.reduction_factor), n_outputs)
@@ -674,19 +670,23 @@ def _fit_on_blocks(
 
     with _timed(times, "paths"):
         if reuse is None:
-            net, paths = est._prune(net, n_outputs, budget, rows, rng)
+            net, paths = est._prune(net, n_outputs, budget, rows, rng, share)
         else:
             paths = reuse.paths
         del rows, X_s, T_s, w_s
         # The workers hold raw rows: the convex phase works in raw coordinates.
         net = _first_layer_to(conditioner.to_raw, net)
-        paths = dataclasses.replace(paths, theta=_blocks_to(conditioner.to_raw, paths.theta))
+        paths = dataclasses.replace(
+            paths,
+            theta=_blocks_to(conditioner.to_raw, paths.theta),
+            shared_theta=_blocks_to(conditioner.to_raw, paths.shared_theta),
+        )
 
     with _timed(times, "quantities"):
         solver = _dask_solver(est.solver, loss, int(summary[0]), paths.n_params)
         params = [
             torch.as_tensor(values, dtype=dtype, device=device).clone()
-            for values in (paths.theta, paths.coef)
+            for values in (paths.stacked_theta(), paths.coef)
         ]
         penalised = ~is_output_bias(paths.scalar_chains, net.hidden_sizes)
         ctx = {
@@ -703,6 +703,8 @@ def _fit_on_blocks(
                 paths.scalar_chains,
                 paths.scalar_outputs,
                 np.zeros(len(paths.coef)),
+                paths.shared_units,
+                np.zeros((len(paths.shared_units), paths.theta.shape[1])),
             ),
         }
         problem = DaskProblem(
@@ -719,15 +721,14 @@ def _fit_on_blocks(
         scorer = problem.validate if early else None
         monitor, solution = est._quantities(solver, problem, params, scorer, generator)
 
-    theta, coef = (p.cpu().numpy() for p in solution.params)
-    fitted_paths = dataclasses.replace(paths, theta=theta, coef=coef)
+    fitted_paths = paths.with_values(*(p.cpu().numpy() for p in solution.params))
     for name, value in target_state.items():
         setattr(est, name, value)
     est._set_structure_attributes(net, structure)
     est._set_path_attributes(fitted_paths, n_outputs, budget)
     est._set_quantity_attributes(monitor, solution, solver)
     est.fit_times_, est.device_ = times, str(device)
-    est.shared_units_ = False
+    est.shared_units_ = bool(share)
     return est
 
 

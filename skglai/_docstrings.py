@@ -116,7 +116,7 @@ shared_units : 'auto' or bool, default='auto'
     too small for one, none is. ``'auto'`` shares in a classifier with
     more than one output (with one output a shared block is a dedicated
     block), and not in a regressor, where sharing lost accuracy on the
-    benchmark's multi-output data. A fit on a Dask array does not share.
+    benchmark's multi-output data.
     The resolved choice is in ``shared_units_``.""",
 }
 

@@ -64,27 +64,30 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("share", [False, True])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_classifier_follows_numpy_fit(client, case):
+def test_classifier_follows_numpy_fit(client, case, share):
     # Without early stopping and on fewer rows than the warm-up sample, the
     # warm-up sees exactly the NumPy fit's rows: same structure, same convex path.
     X, y = _teacher_data(3000)
     y = CASES[case](X, y)
     weights = np.random.RandomState(1).randint(0, 3, size=len(y)).astype(float)
-    # The Dask fit's convex phase works in raw coordinates and does not share units.
+    # The Dask fit's convex phase works in raw coordinates.
     params = dict(
         hidden_layer_sizes=(16,),
         early_stopping=False,
         max_iter=6,
         random_state=0,
         input_conditioning="none",
-        shared_units=False,
+        shared_units=share,
     )
     if case == "multiclass":
         params["class_weight"] = "balanced"
     ref = _quiet_fit(GLAIClassifier(**params), X, y, sample_weight=weights)
     model = _quiet_fit(GLAIClassifier(**params), _lazy(X), _lazy(y), sample_weight=_lazy(weights))
     _same_structure(ref, model)
+    assert model.shared_units_ is ref.shared_units_ is share
+    np.testing.assert_array_equal(model.paths_.shared_units, ref.paths_.shared_units)
     np.testing.assert_allclose(model.loss_curve_, ref.loss_curve_, rtol=1e-3)
     assert np.mean(model.predict(X) == ref.predict(X)) > 0.995
     assert not any(is_dask(value) for value in model.__dict__.values())
@@ -118,7 +121,7 @@ def test_regressor_follows_numpy_fit(client, solver):
 def test_early_stopping_scores_like_numpy_fit(client):
     X, y = _teacher_data(12000)
     X_test, y_test = _teacher_data(10000, seed=1)
-    params = dict(hidden_layer_sizes=(32,), random_state=0, shared_units=False)  # as on Dask
+    params = dict(hidden_layer_sizes=(32,), random_state=0)
     ref = GLAIClassifier(**params).fit(X, y)
     model = GLAIClassifier(**params).fit(_lazy(X, 2000), _lazy(y, 2000))
     assert model.validation_scores_ and model.best_validation_score_ > 0.8
