@@ -263,30 +263,20 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         times = {}
 
         share = self._shares_units(n_outputs)
-        with _timed(times, "structure"):
-            reuse = self._reusable_state(
-                X.shape[1],
-                n_outputs,
-                target_state,
-                conditioner,
-                hidden,
-                budget,
-                share,
-                data.dtype,
-                device,
-            )
-            if reuse is None:
-                sizes = (X.shape[1], *structural_sizes(hidden, self.reduction_factor), n_outputs)
-                net = init_structural_net(sizes, data.dtype, device, generator)
-                structure = self._fit_structure(net, rows, rng, generator, validation)
-            else:
-                net, structure = reuse.net, None
-
+        net, paths, structure = self._structure_and_paths(
+            rows,
+            validation,
+            n_outputs,
+            target_state,
+            conditioner,
+            hidden,
+            budget,
+            share,
+            rng,
+            generator,
+            times,
+        )
         with _timed(times, "paths"):
-            if reuse is None:
-                net, paths = self._prune(net, n_outputs, budget, rows, rng, share)
-            else:
-                paths = reuse.paths
             operator = PathOperator(paths, n_outputs, data.dtype, device, net)
             ext_gates = compute_gates(net, rows.X)
 
@@ -313,11 +303,8 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
             monitor, solution = self._quantities(solver, problem, params, scorer, generator)
 
-        fitted_paths = paths.with_values(*(to_numpy(p) for p in solution.params))
-        fitted_paths = dataclasses.replace(
-            fitted_paths,
-            theta=_blocks_to(conditioner.to_raw, fitted_paths.theta),
-            shared_theta=_blocks_to(conditioner.to_raw, fitted_paths.shared_theta),
+        fitted_paths = _paths_to(
+            conditioner.to_raw, paths.with_values(*(to_numpy(p) for p in solution.params))
         )
         net = _first_layer_to(conditioner.to_raw, net)
         for name, value in target_state.items():
@@ -458,15 +445,49 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             self.classes_, target_state["classes_"]
         ):
             return None
-        to_conditioned = conditioner.to_conditioned
-        paths = dataclasses.replace(
-            self.paths_,
-            theta=_blocks_to(to_conditioned, self.paths_.theta),
-            shared_theta=_blocks_to(to_conditioned, self.paths_.shared_theta),
-        )
+        net = _first_layer_to(conditioner.to_conditioned, self._structural_net(dtype, device))
+        return _WarmStart(net, _paths_to(conditioner.to_conditioned, self.paths_))
 
-        net = _first_layer_to(to_conditioned, self._structural_net(dtype, device))
-        return _WarmStart(net, paths)
+    def _structure_and_paths(
+        self,
+        rows,
+        validation,
+        n_outputs,
+        target_state,
+        conditioner,
+        hidden,
+        budget,
+        share,
+        rng,
+        generator,
+        times,
+    ):
+        """``(net, paths, structure)``: phases 1 and 2, or the warm start's net and paths.
+
+        ``rows`` are in the conditioned coordinates of ``conditioner``; so are
+        the returned net and paths. ``structure`` is None on a warm start.
+        """
+        n_features, dtype, device = rows.X.shape[1], rows.X.dtype, rows.X.device
+        with _timed(times, "structure"):
+            reuse = self._reusable_state(
+                n_features,
+                n_outputs,
+                target_state,
+                conditioner,
+                hidden,
+                budget,
+                share,
+                dtype,
+                device,
+            )
+            if reuse is not None:
+                return reuse.net, reuse.paths, None
+            sizes = (n_features, *structural_sizes(hidden, self.reduction_factor), n_outputs)
+            net = init_structural_net(sizes, dtype, device, generator)
+            structure = self._fit_structure(net, rows, rng, generator, validation)
+        with _timed(times, "paths"):
+            net, paths = self._prune(net, n_outputs, budget, rows, rng, share)
+        return net, paths, structure
 
     def _fit_structure(self, net, rows, rng, generator, validation):
         """The warm-up of ``net`` on the :class:`_TrainingRows` ``rows``."""
@@ -690,9 +711,10 @@ class _FitData:
 
 @contextmanager
 def _timed(times, phase):
+    """Add the block's wall seconds to ``times[phase]`` (a phase may run in parts)."""
     start = time.perf_counter()
     yield
-    times[phase] = time.perf_counter() - start
+    times[phase] = times.get(phase, 0.0) + time.perf_counter() - start
 
 
 def _is_dask_collection(X):
@@ -732,6 +754,15 @@ def _blocks_to(change, theta):
     """Path blocks ``[w, b]`` (Q, D+1) mapped by a first-layer change of coordinates."""
     weights, bias = change(theta[:, :-1], theta[:, -1])
     return np.concatenate([weights, bias[:, None]], axis=1)
+
+
+def _paths_to(change, paths):
+    """A copy of ``paths`` whose blocks, dedicated and shared, are mapped by ``change``."""
+    return dataclasses.replace(
+        paths,
+        theta=_blocks_to(change, paths.theta),
+        shared_theta=_blocks_to(change, paths.shared_theta),
+    )
 
 
 def _first_layer_to(change, net):

@@ -17,7 +17,6 @@ a sum over rows (DESIGN.md, section 6), so a fit:
 Prediction is ``map_blocks`` over the fitted NumPy model.
 """
 
-import dataclasses
 import math
 import uuid
 
@@ -29,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, assert_all_finite, check_is_fitted
 
 from ._backend import make_generator, resolve_device, torch_dtype
-from ._base import _blocks_to, _first_layer_to, _target_tensor, _timed, _TrainingRows
+from ._base import _first_layer_to, _paths_to, _target_tensor, _timed, _TrainingRows
 from ._base import _is_dask_collection as is_dask_collection
 from ._conditioning import InputConditioner
 from ._losses import loss_and_output_gradient, per_sample_loss
@@ -42,7 +41,7 @@ from ._solvers import (
     _normal_equations,
     resolve_solver,
 )
-from ._structure import StructuralNet, init_structural_net, structural_sizes
+from ._structure import StructuralNet
 
 # The warm-up and the pruning run on at most this many training rows, and at
 # most this many bytes of features, pulled to the client: they settle the
@@ -657,30 +656,25 @@ def _fit_on_blocks(
             torch.as_tensor(w_s, dtype=dtype, device=device),
             loss,
         )
-        share = est._shares_units(n_outputs)
-        reuse = est._reusable_state(
-            X.shape[1], n_outputs, target_state, conditioner, hidden, budget, share, dtype, device
-        )
-        if reuse is None:
-            sizes = (X.shape[1], *structural_sizes(hidden, est.reduction_factor), n_outputs)
-            net = init_structural_net(sizes, dtype, device, generator)
-            structure = est._fit_structure(net, rows, rng, generator, validation)
-        else:
-            net, structure = reuse.net, None
-
+    share = est._shares_units(n_outputs)
+    net, paths, structure = est._structure_and_paths(
+        rows,
+        validation,
+        n_outputs,
+        target_state,
+        conditioner,
+        hidden,
+        budget,
+        share,
+        rng,
+        generator,
+        times,
+    )
     with _timed(times, "paths"):
-        if reuse is None:
-            net, paths = est._prune(net, n_outputs, budget, rows, rng, share)
-        else:
-            paths = reuse.paths
         del rows, X_s, T_s, w_s
         # The workers hold raw rows: the convex phase works in raw coordinates.
         net = _first_layer_to(conditioner.to_raw, net)
-        paths = dataclasses.replace(
-            paths,
-            theta=_blocks_to(conditioner.to_raw, paths.theta),
-            shared_theta=_blocks_to(conditioner.to_raw, paths.shared_theta),
-        )
+        paths = _paths_to(conditioner.to_raw, paths)
 
     with _timed(times, "quantities"):
         solver = _dask_solver(est.solver, loss, int(summary[0]), paths.n_params)
