@@ -98,13 +98,22 @@ class InputConditioner:
 
 
 def _weighted_moments(X, weights, chunk_rows=1 << 15):
-    """Weighted column means and variances in float64, two passes (no cancellation)."""
+    """Weighted column means and variances, two passes (no cancellation).
+
+    The sums run in ``X``'s own dtype, as matrix-vector products: a float64
+    copy of ``X`` cost more than the rest of a small fit. The statistics only
+    choose the coordinates, which the fit folds back exactly, so float32
+    rounding in them changes nothing but the conditioning.
+    """
+    weights = weights.astype(X.dtype)
     mean = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
         rows = slice(start, start + chunk_rows)
-        mean += weights[rows] @ X[rows].astype(np.float64)
+        mean += weights[rows] @ X[rows]
     variance = np.zeros(X.shape[1])
+    centre = mean.astype(X.dtype)
     for start in range(0, X.shape[0], chunk_rows):
         rows = slice(start, start + chunk_rows)
-        variance += weights[rows] @ np.square(X[rows].astype(np.float64) - mean)
+        deviations = X[rows] - centre
+        variance += weights[rows] @ np.square(deviations, out=deviations)
     return mean, variance
