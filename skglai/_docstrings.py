@@ -27,8 +27,8 @@ structure_max_epochs : int, default=30
     Hard cap on warm-up epochs.""",
     "structure_tol": """\
 structure_tol : float in [0, 1], default=0.01
-    Once the fraction of gates that flip in an epoch (on a fixed probe
-    of training rows) has fallen to a quarter of its first epoch's, an
+    Once the fraction of gates that flip in an epoch (on the validation
+    rows, or without them on a fixed probe of training rows) has fallen to a quarter of its first epoch's, an
     epoch is stable when that fraction is below this value, or no longer
     falls by 10% on the lowest fraction so far (a plateau).""",
     "structure_patience": """\
@@ -63,7 +63,7 @@ batch_size : int or 'auto', default='auto'
     epoch takes at least 4 steps, or the first epoch on small data flips
     too few gates to tell a settled structure from an untrained one.""",
     "learning_rate_init": """\
-learning_rate_init : float, default=2e-3
+learning_rate_init : float, default=8e-3
     Adam step size of the warm-up, and of the minibatch solvers.""",
     "max_iter": """\
 max_iter : int, default=200

@@ -140,9 +140,17 @@ def is_learning(loss, previous, min_decrease):
 
 def mean_loss(net, X, targets, weights, loss):
     """The net's weighted mean loss on the rows ``X``."""
+    return gates_and_mean_loss(net, X, targets, weights, loss)[1]
+
+
+def gates_and_mean_loss(net, X, targets, weights, loss):
+    """``(gates, loss)`` on the rows ``X``: :func:`probe_gates` and :func:`mean_loss`, one pass."""
     with torch.no_grad():
-        values = per_sample_loss(loss, mlp_forward(net, X), targets)
-        return float(values @ weights / weights.sum())
+        outputs = layer_outputs(net, X)
+        hidden = [a > 0 for a in outputs[1:-1]]
+        gates = hidden[0] if len(hidden) == 1 else torch.cat(hidden, dim=1)
+        values = per_sample_loss(loss, outputs[-1], targets)
+        return gates, float(values @ weights / weights.sum())
 
 
 @dataclass
@@ -203,16 +211,16 @@ def fit_structure(
     epoch is calm only once the net has also stopped learning: its
     validation loss fell by no more than ``min_decrease`` of the best loss
     of the earlier epochs (default ``LEARNING_DECREASE``). Without it the
-    training loss would always count as learning.
+    training loss would always count as learning. The validation rows are
+    then also the probe whose gates are compared (``probe_rows`` is unused):
+    the structure is judged on rows the net does not train on.
     """
     min_decrease = LEARNING_DECREASE if min_decrease is None else min_decrease
     gather_rows = gather_rows or row_gatherer(X)
     params = FlatParameters(net, transpose_first=X.is_sparse)
     optimizer = Adam(params.values, params.n_decayed, lr=learning_rate_init)
-    probe_index = torch.as_tensor(probe_rows, device=X.device)
-    X_probe = gather_rows(probe_index)
-    w_probe = weights[probe_index]
-    previous_gates = probe_gates(net, X_probe)
+    observe = _EpochObserver(X, weights, loss, probe_rows, gather_rows, validation)
+    previous_gates, _ = observe(net)
     result = StructureResult(net)
     calm_epochs = 0
     for _ in range(max_epochs):
@@ -233,13 +241,12 @@ def fit_structure(
                 f"The structural warm-up diverged in epoch {len(result.loss_curve) + 1} "
                 "(non-finite loss); lower learning_rate_init or standardise the features."
             )
-        gates = probe_gates(net, X_probe)
-        change = flip_fraction(previous_gates, gates, w_probe)
+        gates, judged = observe(net)
+        change = flip_fraction(previous_gates, gates, observe.weights)
         previous_gates = gates
         gates_calm = is_calm(change, result.change_curve, tol)
         calm = gates_calm
         if validation is not None:
-            judged = mean_loss(net, *validation, loss)
             calm = calm and not is_learning(judged, result.validation_loss_curve, min_decrease)
             result.validation_loss_curve.append(judged)
         calm_epochs = calm_epochs + 1 if calm else 0
@@ -257,6 +264,29 @@ def fit_structure(
             "learning_rate_init or standardise the features."
         )
     return result
+
+
+class _EpochObserver:
+    """An epoch's look at the net: the probe's gates, and the validation loss if judged.
+
+    With validation rows they are the probe too: one forward pass on them
+    gives both, where a probe of training rows cost a second forward pass
+    over up to ``PROBE_SIZE`` rows every epoch. Without them the probe is
+    ``probe_rows`` of the training rows, and the loss is None.
+    """
+
+    def __init__(self, X, weights, loss, probe_rows, gather_rows, validation):
+        self.loss, self.validation = loss, validation
+        if validation is not None:
+            self.weights = validation[2]
+        else:
+            index = torch.as_tensor(probe_rows, device=X.device)
+            self.X_probe, self.weights = gather_rows(index), weights[index]
+
+    def __call__(self, net):
+        if self.validation is None:
+            return probe_gates(net, self.X_probe), None
+        return gates_and_mean_loss(net, *self.validation, self.loss)
 
 
 class FlatParameters:

@@ -224,7 +224,8 @@ def test_learning_rule(loss, previous, min_decrease, learning):
     assert is_learning(loss, previous, min_decrease) is learning
 
 
-def _warm_up(min_decrease, validation, max_epochs=200):
+def _warm_up(min_decrease, validation, max_epochs=200, watch=None):
+    """A warm-up on a small nonlinear problem; ``watch(net)`` is called after every epoch."""
     import torch
 
     from skglai._structure import fit_structure, init_structural_net
@@ -252,6 +253,7 @@ def _warm_up(min_decrease, validation, max_epochs=200):
         generator=generator,
         validation=held_out,
         min_decrease=min_decrease,
+        progress=None if watch is None else lambda *_: watch(net),
     )
 
 
@@ -269,3 +271,18 @@ def test_without_validation_rows_the_gates_alone_decide():
     result = _warm_up(0.0, validation=False)
     assert result.validation_loss_curve == []
     assert result.n_epochs == _warm_up(1.0, validation=False).n_epochs
+
+
+def test_validation_rows_are_the_probe_whose_flips_are_counted():
+    import torch
+
+    from skglai._structure import flip_fraction, probe_gates
+
+    rng = np.random.RandomState(0)
+    X_val = torch.as_tensor(rng.randn(600, 8))[500:]  # the rows _warm_up holds out
+    seen = []
+    result = _warm_up(0.0, validation=True, watch=lambda net: seen.append(probe_gates(net, X_val)))
+    weights = torch.ones(len(X_val), dtype=torch.float64)
+    replayed = [flip_fraction(a, b, weights) for a, b in zip(seen, seen[1:])]
+    assert len(replayed) == result.n_epochs - 1 >= 2
+    np.testing.assert_allclose(result.change_curve[1:], replayed)
