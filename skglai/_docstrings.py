@@ -28,9 +28,10 @@ structure_max_epochs : int, default=30
     "structure_tol": """\
 structure_tol : float in [0, 1], default=0.01
     Once the fraction of gates that flip in an epoch (on the validation
-    rows, or without them on a fixed probe of training rows) has fallen to a quarter of its first epoch's, an
-    epoch is stable when that fraction is below this value, or no longer
-    falls by 10% on the lowest fraction so far (a plateau).""",
+    rows, or without them on a fixed probe of training rows) has fallen
+    to a quarter of its first epoch's, an epoch is stable when that
+    fraction is below this value, or no longer falls by 10% on the lowest
+    fraction so far (a plateau).""",
     "structure_patience": """\
 structure_patience : int, default=1
     Consecutive stable epochs required to stop the warm-up. One is
