@@ -27,7 +27,8 @@ and standardised), in one process:
 - ``linear``: ``LogisticRegression``/``Ridge`` (the floor).
 
 Each fit is timed as the fastest of ``--repeats`` identical fits after
-``--pause`` idle seconds. The report gives medians over seeds: test score
+``--pause`` idle seconds (a fit of ``--repeat-below`` seconds or more runs
+once). The report gives medians over seeds: test score
 (accuracy, subset accuracy for multilabel, R^2), fit seconds, GLAI's gap to
 the torch MLP in points, and torch MLP time / GLAI time.
 """
@@ -117,7 +118,9 @@ def run_dataset(name, seeds, models, args, glai_params):
         for label in models:
             train, test = standardised if label == "torch MLP (std)" else (X_tr, X_te)
             unfitted = make_model(label, task, seed, glai_params)
-            seconds, model = fastest_fit(unfitted, train, y_tr, args.pause, args.repeats)
+            seconds, model = fastest_fit(
+                unfitted, train, y_tr, args.pause, args.repeats, args.repeat_below
+            )
             row = dict(
                 dataset=name,
                 seed=seed,
@@ -248,6 +251,12 @@ def main(argv=None):
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=1, help="time each fit as the fastest of")
+    parser.add_argument(
+        "--repeat-below",
+        type=float,
+        default=float("inf"),
+        help="repeat only fits shorter than this many seconds",
+    )
     parser.add_argument("--pause", type=float, default=0.2, help="idle seconds before each fit")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--glai-params", default="{}", help="JSON of GLAI parameters")
