@@ -511,7 +511,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 progress=progress,
                 validation=validation,
             )
-        if not structure.gates_settled:
+        if not structure.settled and not structure.gates_settled:
             warnings.warn(
                 "The structural warm-up reached structure_max_epochs="
                 f"{self.structure_max_epochs} before its gates settled (the last epoch "

@@ -30,6 +30,10 @@ PLATEAU_DECREASE = 0.1
 # fell by no more than this fraction of the best so far. Flips fall long
 # before a hard problem is learnt.
 LEARNING_DECREASE = 0.0
+# ... and a net whose validation loss has not improved for this many epochs
+# is overfitting, calm gates or not: the warm-up stops and goes back to the
+# weights of its best validation epoch.
+OVERFIT_EPOCHS = 3
 
 
 def structural_sizes(hidden_layer_sizes, reduction_factor):
@@ -161,6 +165,8 @@ class StructureResult:
     validation_loss_curve: list = field(default_factory=list)
     settled: bool = False
     gates_settled: bool = False  # whether the last epoch's gates were calm
+    overfitting: bool = False  # whether it stopped on a validation loss that rose
+    best_epoch: int = 0  # the epoch whose weights it ends on (1-based)
 
     @property
     def n_epochs(self):
@@ -210,10 +216,15 @@ def fit_structure(
     With ``validation`` (``(X, targets, weights)`` of held-out rows), an
     epoch is calm only once the net has also stopped learning: its
     validation loss fell by no more than ``min_decrease`` of the best loss
-    of the earlier epochs (default ``LEARNING_DECREASE``). Without it the
-    training loss would always count as learning. The validation rows are
-    then also the probe whose gates are compared (``probe_rows`` is unused):
-    the structure is judged on rows the net does not train on.
+    of the earlier epochs (default ``LEARNING_DECREASE``). A validation
+    loss that has not improved for ``OVERFIT_EPOCHS`` epochs stops the
+    warm-up, calm gates or not, and the net goes back to the weights of its
+    epoch of lowest validation loss, as an MLP with early stopping keeps
+    its best weights (a warm-up stopped by calm gates keeps its last
+    weights, whose gates are the settled ones). The validation rows are also the probe whose gates
+    are compared (``probe_rows`` is unused): the structure is judged on
+    rows the net does not train on. Without validation rows the gates alone
+    decide: the training loss would always count as learning.
     """
     min_decrease = LEARNING_DECREASE if min_decrease is None else min_decrease
     gather_rows = gather_rows or row_gatherer(X)
@@ -222,8 +233,9 @@ def fit_structure(
     observe = _EpochObserver(X, weights, loss, probe_rows, gather_rows, validation)
     previous_gates, _ = observe(net)
     result = StructureResult(net)
+    best = _BestEpoch()
     calm_epochs = 0
-    for _ in range(max_epochs):
+    for epoch in range(1, max_epochs + 1):
         epoch_loss = _adam_epoch(
             gather_rows,
             targets,
@@ -249,13 +261,15 @@ def fit_structure(
         if validation is not None:
             calm = calm and not is_learning(judged, result.validation_loss_curve, min_decrease)
             result.validation_loss_curve.append(judged)
+            best.update(judged, epoch, params.values)
+            result.overfitting = epoch - best.epoch >= OVERFIT_EPOCHS
         calm_epochs = calm_epochs + 1 if calm else 0
         result.gates_settled = gates_calm
         result.loss_curve.append(epoch_loss)
         result.change_curve.append(change)
         if progress is not None:
             progress(len(result.change_curve), epoch_loss, change)
-        if calm_epochs >= patience:
+        if calm_epochs >= patience or result.overfitting:
             result.settled = True
             break
     if not torch.isfinite(params.values).all():
@@ -263,7 +277,24 @@ def fit_structure(
             "The structural warm-up diverged (non-finite weights); lower "
             "learning_rate_init or standardise the features."
         )
+    result.best_epoch = best.restore(params.values) if result.overfitting else epoch
     return result
+
+
+class _BestEpoch:
+    """The warm-up epoch of lowest validation loss, with a copy of its weights."""
+
+    def __init__(self):
+        self.loss, self.epoch, self.values = math.inf, 0, None
+
+    def update(self, loss, epoch, values):
+        if loss < self.loss:
+            self.loss, self.epoch, self.values = loss, epoch, values.clone()
+
+    def restore(self, values):
+        """Put the best epoch's weights back into ``values``; returns that epoch."""
+        values.copy_(self.values)
+        return self.epoch
 
 
 class _EpochObserver:

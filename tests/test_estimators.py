@@ -191,21 +191,28 @@ def test_sparse_probes_stay_sparse(small_classification, monkeypatch):
 
     seen = []
     probe_gates, select_paths = structure.probe_gates, base.select_paths
+    gates_and_mean_loss = structure.gates_and_mean_loss
 
     def spy_probe_gates(net, X_probe):
-        seen.append(("warm-up", X_probe.is_sparse))
+        seen.append(("warm-up probe", X_probe.is_sparse))
         return probe_gates(net, X_probe)
+
+    def spy_gates_and_mean_loss(net, X_val, *args):
+        seen.append(("warm-up validation", X_val.is_sparse))
+        return gates_and_mean_loss(net, X_val, *args)
 
     def spy_select_paths(net, n_outputs, budget, X_probe, w_probe):
         seen.append(("pruning", X_probe.is_sparse))
         return select_paths(net, n_outputs, budget, X_probe, w_probe)
 
     monkeypatch.setattr(structure, "probe_gates", spy_probe_gates)
+    monkeypatch.setattr(structure, "gates_and_mean_loss", spy_gates_and_mean_loss)
     monkeypatch.setattr(base, "select_paths", spy_select_paths)
     X, y = small_classification
-    X = np.where(np.abs(X) < 0.5, 0.0, X)
-    GLAIClassifier(**FAST).fit(sp.csr_matrix(X), y)
-    assert {phase for phase, _ in seen} == {"warm-up", "pruning"}
+    X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    GLAIClassifier(**FAST, early_stopping=False).fit(X, y)  # training rows probe the gates
+    GLAIClassifier(**FAST, early_stopping=True).fit(X, y)  # the validation rows do
+    assert {phase for phase, _ in seen} == {"warm-up probe", "warm-up validation", "pruning"}
     assert all(is_sparse for _, is_sparse in seen)
 
 

@@ -286,3 +286,39 @@ def test_validation_rows_are_the_probe_whose_flips_are_counted():
     replayed = [flip_fraction(a, b, weights) for a, b in zip(seen, seen[1:])]
     assert len(replayed) == result.n_epochs - 1 >= 2
     np.testing.assert_allclose(result.change_curve[1:], replayed)
+
+
+def test_an_overfitting_warm_up_stops_and_keeps_its_best_epoch():
+    """Labels that are pure noise: the validation loss rises while the gates still move."""
+    import torch
+
+    from skglai._structure import OVERFIT_EPOCHS, fit_structure, init_structural_net, mean_loss
+
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.randn(400, 20))
+    y = torch.as_tensor(rng.randint(0, 2, 400))
+    weights = torch.ones(400, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(0)
+    net = init_structural_net((20, 64, 2), torch.float64, "cpu", generator)
+    validation = (X[300:], y[300:], weights[300:])
+    result = fit_structure(
+        *(X[:300], y[:300], weights[:300]),
+        "softmax",
+        net,
+        alpha=0.0,
+        batch_size=32,
+        learning_rate_init=1e-2,
+        max_epochs=100,
+        tol=0.0,
+        patience=1,
+        probe_rows=np.arange(300),
+        generator=generator,
+        validation=validation,
+    )
+    curve = result.validation_loss_curve
+    assert result.overfitting and result.settled
+    assert result.n_epochs == result.best_epoch + OVERFIT_EPOCHS < 100
+    assert curve[result.best_epoch - 1] == min(curve)
+    restored = mean_loss(net, *validation, "softmax")
+    assert restored == pytest.approx(curve[result.best_epoch - 1], rel=1e-12)
+    assert restored < curve[-1]
