@@ -44,9 +44,9 @@ early_stopping : 'auto' or bool, default='auto'
     Unlike ``MLPClassifier``, which judges validation accuracy, the loss
     is smooth from one iterate to the next where accuracy on a few
     hundred rows is not, so the convex phase can stop after one
-    iteration without improvement. ``'auto'`` enables it from 2000
-    samples on: the convex refit starts at the warm-up's solution and
-    overfits fast.""",
+    iteration without improvement. ``'auto'`` enables it from 200
+    samples on, where a stratified split is possible: the convex refit
+    starts at the warm-up's solution and overfits fast.""",
             "class_weight": """\
 class_weight : dict, 'balanced' or None, default=None
     Weights of the classes, multiplied into ``sample_weight``.""",
@@ -370,10 +370,6 @@ Examples
 
     _y_numeric = True
     _private_fitted = ("_y_mean", "_y_scale", "_y_1d")
-    # early_stopping='auto' holds out from fewer samples than for classifiers:
-    # the convex optimum of a small squared-error problem overfits far worse
-    # than an MLP does, and R^2 on 20 held-out rows still ranks iterates.
-    _early_stopping_auto_samples = 200
 
     def __init__(
         self,

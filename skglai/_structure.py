@@ -17,6 +17,8 @@ from ._fixes import adam_step, fused_adam_step, has_fused_adam, relu_backward
 from ._losses import loss_and_output_gradient, per_sample_loss
 
 PROBE_SIZE = 2048
+# Validation rows double as the probe from this many on; fewer flip noisily.
+MIN_VALIDATION_PROBE = 512
 # An epoch counts as calm only once the flip curve has fallen to this
 # fraction of its first epoch's value: before that the net is still
 # learning, however few gates an epoch flips, so a slow start never passes
@@ -221,10 +223,12 @@ def fit_structure(
     warm-up, calm gates or not, and the net goes back to the weights of its
     epoch of lowest validation loss, as an MLP with early stopping keeps
     its best weights (a warm-up stopped by calm gates keeps its last
-    weights, whose gates are the settled ones). The validation rows are also the probe whose gates
-    are compared (``probe_rows`` is unused): the structure is judged on
-    rows the net does not train on. Without validation rows the gates alone
-    decide: the training loss would always count as learning.
+    weights, whose gates are the settled ones). From
+    ``MIN_VALIDATION_PROBE`` rows on, the validation rows are also the
+    probe whose gates are compared (``probe_rows`` is unused): the
+    structure is judged on rows the net does not train on. Without
+    validation rows the gates alone decide: the training loss would always
+    count as learning.
     """
     min_decrease = LEARNING_DECREASE if min_decrease is None else min_decrease
     gather_rows = gather_rows or row_gatherer(X)
@@ -300,24 +304,29 @@ class _BestEpoch:
 class _EpochObserver:
     """An epoch's look at the net: the probe's gates, and the validation loss if judged.
 
-    With validation rows they are the probe too: one forward pass on them
-    gives both, where a probe of training rows cost a second forward pass
-    over up to ``PROBE_SIZE`` rows every epoch. Without them the probe is
-    ``probe_rows`` of the training rows, and the loss is None.
+    From ``MIN_VALIDATION_PROBE`` validation rows on they are the probe
+    too: one forward pass on them gives both, where a probe of training
+    rows cost a second forward pass over up to ``PROBE_SIZE`` rows every
+    epoch. Otherwise the probe is ``probe_rows`` of the training rows, and
+    the loss is None without validation rows.
     """
 
     def __init__(self, X, weights, loss, probe_rows, gather_rows, validation):
         self.loss, self.validation = loss, validation
-        if validation is not None:
+        self.validation_probes = (
+            validation is not None and validation[0].shape[0] >= MIN_VALIDATION_PROBE
+        )
+        if self.validation_probes:
             self.weights = validation[2]
         else:
             index = torch.as_tensor(probe_rows, device=X.device)
             self.X_probe, self.weights = gather_rows(index), weights[index]
 
     def __call__(self, net):
-        if self.validation is None:
-            return probe_gates(net, self.X_probe), None
-        return gates_and_mean_loss(net, *self.validation, self.loss)
+        if self.validation_probes:
+            return gates_and_mean_loss(net, *self.validation, self.loss)
+        judged = None if self.validation is None else mean_loss(net, *self.validation, self.loss)
+        return probe_gates(net, self.X_probe), judged
 
 
 class FlatParameters:

@@ -61,18 +61,18 @@ def test_structure_cap_is_respected(small_classification):
 
 def test_early_stopping_auto_depends_on_sample_count():
     rng = np.random.RandomState(0)
-    X = rng.randn(2500, 4)
+    X = rng.randn(300, 4)
     y = (X[:, 0] > 0).astype(int)
     params = dict(hidden_layer_sizes=(8,), structure_max_epochs=2, max_iter=5, random_state=0)
     big = GLAIClassifier(**params).fit(X, y)
-    small = GLAIClassifier(**params).fit(X[:500], y[:500])
+    small = GLAIClassifier(**params).fit(X[:150], y[:150])
     assert big.validation_scores_ is not None
     assert small.validation_scores_ is None
     off = GLAIClassifier(**params, early_stopping=False).fit(X, y)
     assert off.validation_scores_ is None
 
 
-def test_regressors_hold_out_from_fewer_samples():
+def test_regressors_hold_out_from_as_few_samples():
     rng = np.random.RandomState(0)
     X = rng.randn(300, 4)
     y = X[:, 0] + X[:, 1] ** 2
@@ -273,17 +273,23 @@ def test_without_validation_rows_the_gates_alone_decide():
     assert result.n_epochs == _warm_up(1.0, validation=False).n_epochs
 
 
-def test_validation_rows_are_the_probe_whose_flips_are_counted():
+@pytest.mark.parametrize("min_probe, probe", [(100, "validation"), (101, "training")])
+def test_enough_validation_rows_are_the_probe_whose_flips_are_counted(
+    min_probe, probe, monkeypatch
+):
     import torch
 
-    from skglai._structure import flip_fraction, probe_gates
+    import skglai._structure as structure
 
+    monkeypatch.setattr(structure, "MIN_VALIDATION_PROBE", min_probe)
     rng = np.random.RandomState(0)
-    X_val = torch.as_tensor(rng.randn(600, 8))[500:]  # the rows _warm_up holds out
+    X = torch.as_tensor(rng.randn(600, 8))
+    rows = {"validation": X[500:], "training": X[:500]}[probe]  # as _warm_up splits them
     seen = []
-    result = _warm_up(0.0, validation=True, watch=lambda net: seen.append(probe_gates(net, X_val)))
-    weights = torch.ones(len(X_val), dtype=torch.float64)
-    replayed = [flip_fraction(a, b, weights) for a, b in zip(seen, seen[1:])]
+    watch = lambda net: seen.append(structure.probe_gates(net, rows))  # noqa: E731
+    result = _warm_up(0.0, validation=True, watch=watch)
+    weights = torch.ones(len(rows), dtype=torch.float64)
+    replayed = [structure.flip_fraction(a, b, weights) for a, b in zip(seen, seen[1:])]
     assert len(replayed) == result.n_epochs - 1 >= 2
     np.testing.assert_allclose(result.change_curve[1:], replayed)
 

@@ -108,15 +108,16 @@ def test_failed_refit_leaves_model_untouched(X_bad, y_bad):
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
 
 
-def test_auto_early_stopping_split_error_names_the_users_setting():
-    # 'auto' holds out a stratified split from 2000 samples on; a class of one sample cannot be
-    X_big = rng.randn(2000, 3)
-    y_big = np.r_[np.arange(1999) % 2, 2]
-    clf = GLAIClassifier(**FAST)
-    with pytest.raises(ValueError, match="early_stopping='auto' could not hold out"):
-        clf.fit(X_big, y_big)
+def test_early_stopping_split_error_names_the_users_setting():
+    # A class of one sample cannot be stratified: True says so, 'auto' fits without a split.
+    X_big = rng.randn(400, 3)
+    y_big = np.r_[np.arange(399) % 2, 2]
+    clf = GLAIClassifier(**FAST, early_stopping=True)
     with pytest.raises(ValueError, match="early_stopping=True could not hold out"):
-        clf.set_params(early_stopping=True).fit(X_big, y_big)
+        clf.fit(X_big, y_big)
+    auto = clf.set_params(early_stopping="auto").fit(X_big, y_big)
+    assert auto.validation_scores_ is None
+    assert GLAIClassifier(**FAST).fit(X_big[:-1], y_big[:-1]).validation_scores_ is not None
 
 
 def test_none_labels_are_not_called_numbers():
