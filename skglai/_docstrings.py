@@ -28,10 +28,10 @@ structure_max_epochs : int, default=30
     "structure_tol": """\
 structure_tol : float in [0, 1], default=0.01
     Once the fraction of gates that flip in an epoch (on the validation
-    rows, or without them on a fixed probe of training rows) has fallen
-    to a quarter of its first epoch's, an epoch is stable when that
-    fraction is below this value, or no longer falls by 10% on the lowest
-    fraction so far (a plateau).""",
+    rows when there are 512 or more, else on a fixed probe of training
+    rows) has fallen to a quarter of its first epoch's, an epoch is stable
+    when that fraction is below this value, or no longer falls by 10% on
+    the lowest fraction so far (a plateau).""",
     "structure_patience": """\
 structure_patience : int, default=1
     Consecutive stable epochs required to stop the warm-up. One is
@@ -151,7 +151,8 @@ n_structure_epochs_ : int
     Warm-up epochs run.""",
     "structure_settled_": """\
 structure_settled_ : bool
-    Whether the warm-up stopped because the gates were stable.""",
+    Whether the warm-up stopped on its rule before ``structure_max_epochs``:
+    stable gates, or a validation loss that stopped improving.""",
     "structural_coefs_": """\
 structural_coefs_, structural_intercepts_ : list of ndarray
     Frozen weights and biases of the structural net, weights in the
