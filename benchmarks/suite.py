@@ -5,15 +5,16 @@ Run from the repository root::
     python -m benchmarks.suite --list                  # datasets, halves, categories
     python -m benchmarks.suite --half tuning           # the half defaults are chosen on
     python -m benchmarks.suite --half confirm          # the held-back half (run once)
-    python -m benchmarks.suite --half fresh            # untouched until defaults are fixed
+    python -m benchmarks.suite --half fresh            # the datasets added last
     python -m benchmarks.suite --datasets wine,digits --seeds 1 --json out.json
 
 The datasets (registered in :mod:`benchmarks.datasets`, built offline by
 :mod:`benchmarks.build_suite_data`) were split once into a *tuning* half and
 a *confirmation* half, each covering every category. Defaults are chosen on
-the tuning half only. The confirmation half has since been run, so a *fresh*
-half of datasets added later (every category but images) is the untouched one,
-for the honest figure once the defaults are fixed.
+the tuning half only. The confirmation half was run once at the first
+defaults; a *fresh* half of datasets added later (every category but images)
+was then run once at the second. doc/benchmarks.rst says how each half was
+used since.
 
 For each dataset and seed, on the same 80/20 split (stratified for single-label
 classification), the data as a user has it (embeddings raw, tables one-hot
