@@ -211,7 +211,7 @@ def test_sparse_probes_stay_sparse(small_classification, monkeypatch):
     X, y = small_classification
     X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
     GLAIClassifier(**FAST, early_stopping=False).fit(X, y)  # training rows probe the gates
-    GLAIClassifier(**FAST, early_stopping=True).fit(X, y)  # the validation rows do
+    GLAIClassifier(**FAST, early_stopping=True).fit(X, y)  # and its held-out rows
     assert {phase for phase, _ in seen} == {"warm-up probe", "warm-up validation", "pruning"}
     assert all(is_sparse for _, is_sparse in seen)
 
