@@ -262,19 +262,9 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         validation = None if val is None else data.tensors(val)
         times = {}
 
-        share = self._shares_units(n_outputs)
+        plan = _ModelPlan(n_outputs, target_state, hidden, budget, self._shares_units(n_outputs))
         net, paths, structure = self._structure_and_paths(
-            rows,
-            validation,
-            n_outputs,
-            target_state,
-            conditioner,
-            hidden,
-            budget,
-            share,
-            rng,
-            generator,
-            times,
+            rows, validation, plan, conditioner, rng, generator, times
         )
         with _timed(times, "paths"):
             operator = PathOperator(paths, n_outputs, data.dtype, device, net)
@@ -307,12 +297,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             conditioner.to_raw, paths.with_values(*(to_numpy(p) for p in solution.params))
         )
         net = _first_layer_to(conditioner.to_raw, net)
-        for name, value in target_state.items():
-            setattr(self, name, value)
-        self._set_structure_attributes(net, structure)
-        self._set_path_attributes(fitted_paths, n_outputs, budget)
-        self.shared_units_ = share
-        self._set_quantity_attributes(monitor, solution, solver)
+        self._set_fitted(plan, net, structure, fitted_paths, monitor, solution, solver)
         self.fit_times_, self.device_ = times, str(device)
         return self
 
@@ -420,9 +405,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return self._auto_shares_units and n_outputs >= SHARED_UNITS_AUTO_OUTPUTS
         return bool(self.shared_units)
 
-    def _reusable_state(
-        self, n_features, n_outputs, target_state, conditioner, hidden, budget, share, dtype, device
-    ):
+    def _reusable_state(self, n_features, plan, conditioner, dtype, device):
         """With warm_start, the previous structure and paths when they still fit.
 
         Returns a :class:`_WarmStart`, or None for a fresh fit.
@@ -434,36 +417,23 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         """
         if not (self.warm_start and hasattr(self, "paths_")):
             return None
-        if getattr(self, "shared_units_", False) != share:
+        if getattr(self, "shared_units_", False) != plan.share:
             return None
-        if self.n_outputs_ != n_outputs or self.structural_coefs_[0].shape[0] != n_features:
+        if self.n_outputs_ != plan.n_outputs or self.structural_coefs_[0].shape[0] != n_features:
             return None
         fitted_hidden = tuple(w.shape[1] for w in self.structural_coefs_[:-1])
-        if fitted_hidden != structural_sizes(hidden, self.reduction_factor):
+        if fitted_hidden != structural_sizes(plan.hidden, self.reduction_factor):
             return None
-        if self.param_budget_ != budget:
+        if self.param_budget_ != plan.budget:
             return None
-        if "classes_" in target_state and not np.array_equal(
-            self.classes_, target_state["classes_"]
+        if "classes_" in plan.target_state and not np.array_equal(
+            self.classes_, plan.target_state["classes_"]
         ):
             return None
         net = _first_layer_to(conditioner.to_conditioned, self._structural_net(dtype, device))
         return _WarmStart(net, _paths_to(conditioner.to_conditioned, self.paths_))
 
-    def _structure_and_paths(
-        self,
-        rows,
-        validation,
-        n_outputs,
-        target_state,
-        conditioner,
-        hidden,
-        budget,
-        share,
-        rng,
-        generator,
-        times,
-    ):
+    def _structure_and_paths(self, rows, validation, plan, conditioner, rng, generator, times):
         """``(net, paths, structure)``: phases 1 and 2, or the warm start's net and paths.
 
         ``rows`` are in the conditioned coordinates of ``conditioner``; so are
@@ -471,24 +441,16 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         """
         n_features, dtype, device = rows.X.shape[1], rows.X.dtype, rows.X.device
         with _timed(times, "structure"):
-            reuse = self._reusable_state(
-                n_features,
-                n_outputs,
-                target_state,
-                conditioner,
-                hidden,
-                budget,
-                share,
-                dtype,
-                device,
-            )
+            reuse = self._reusable_state(n_features, plan, conditioner, dtype, device)
             if reuse is not None:
                 return reuse.net, reuse.paths, None
-            sizes = (n_features, *structural_sizes(hidden, self.reduction_factor), n_outputs)
-            net = init_structural_net(sizes, dtype, device, generator)
+            hidden = structural_sizes(plan.hidden, self.reduction_factor)
+            net = init_structural_net(
+                (n_features, *hidden, plan.n_outputs), dtype, device, generator
+            )
             structure = self._fit_structure(net, rows, rng, generator, validation)
         with _timed(times, "paths"):
-            net, paths = self._prune(net, n_outputs, budget, rows, rng, share)
+            net, paths = self._prune(net, plan.n_outputs, plan.budget, rows, rng, plan.share)
         return net, paths, structure
 
     def _fit_structure(self, net, rows, rng, generator, validation):
@@ -565,6 +527,15 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     def _progress(self, phase, total, description):
         """A context manager yielding the phase's progress callback (None when quiet)."""
         return phase_progress(self.verbose, phase, total, description)
+
+    def _set_fitted(self, plan, net, structure, paths, monitor, solution, solver):
+        """Every fitted attribute of a finished fit (raw-input ``net`` and ``paths``)."""
+        for name, value in plan.target_state.items():
+            setattr(self, name, value)
+        self._set_structure_attributes(net, structure)
+        self._set_path_attributes(paths, plan.n_outputs, plan.budget)
+        self.shared_units_ = plan.share
+        self._set_quantity_attributes(monitor, solution, solver)
 
     def _set_structure_attributes(self, net, structure):
         """The frozen structural net, and the warm-up's record when one ran."""
@@ -659,6 +630,17 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@dataclasses.dataclass(frozen=True)
+class _ModelPlan:
+    """What the data and the parameters fix about a fit's model before it trains."""
+
+    n_outputs: int
+    target_state: dict  # the encoded targets' fitted attributes (classes_, ...)
+    hidden: tuple
+    budget: int
+    share: bool  # shared_units, resolved
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, assert_all_finite, check_is_fitted
 
 from ._backend import make_generator, resolve_device, torch_dtype
-from ._base import _first_layer_to, _paths_to, _target_tensor, _timed, _TrainingRows
+from ._base import _first_layer_to, _ModelPlan, _paths_to, _target_tensor, _timed, _TrainingRows
 from ._base import _is_dask_collection as is_dask_collection
 from ._conditioning import InputConditioner
 from ._losses import loss_and_output_gradient, per_sample_loss
@@ -549,22 +549,9 @@ def fit_dask(est, X, y, sample_weight):
                 f"early_stopping=True held out no weighted validation rows of "
                 f"{X.shape[0]} samples (validation_fraction={est.validation_fraction})."
             )
+        plan = _ModelPlan(n_outputs, target_state, hidden, budget, est._shares_units(n_outputs))
         return _fit_on_blocks(
-            est,
-            client,
-            blocks,
-            summary,
-            X,
-            loss,
-            n_outputs,
-            target_state,
-            budget,
-            hidden,
-            dtype,
-            device,
-            rng,
-            generator,
-            early,
+            est, client, blocks, summary, X, loss, plan, dtype, device, rng, generator, early
         )
     except Exception as exc:
         error = _lost_worker(exc)
@@ -618,21 +605,7 @@ def _warmup_sample(client, blocks, summary, n_features, itemsize, rng):
 
 
 def _fit_on_blocks(
-    est,
-    client,
-    blocks,
-    summary,
-    X,
-    loss,
-    n_outputs,
-    target_state,
-    budget,
-    hidden,
-    dtype,
-    device,
-    rng,
-    generator,
-    early,
+    est, client, blocks, summary, X, loss, plan, dtype, device, rng, generator, early
 ):
     times = {}
     with _timed(times, "structure"):
@@ -656,19 +629,8 @@ def _fit_on_blocks(
             torch.as_tensor(w_s, dtype=dtype, device=device),
             loss,
         )
-    share = est._shares_units(n_outputs)
     net, paths, structure = est._structure_and_paths(
-        rows,
-        validation,
-        n_outputs,
-        target_state,
-        conditioner,
-        hidden,
-        budget,
-        share,
-        rng,
-        generator,
-        times,
+        rows, validation, plan, conditioner, rng, generator, times
     )
     with _timed(times, "paths"):
         del rows, X_s, T_s, w_s
@@ -687,7 +649,7 @@ def _fit_on_blocks(
             "token": uuid.uuid4().hex,
             "dtype": X.dtype,
             "loss": loss,
-            "n_outputs": n_outputs,
+            "n_outputs": plan.n_outputs,
             "weights": [w.detach().cpu().numpy() for w in net.weights],
             "biases": [b.detach().cpu().numpy() for b in net.biases],
             "paths": PathSet(
@@ -716,13 +678,8 @@ def _fit_on_blocks(
         monitor, solution = est._quantities(solver, problem, params, scorer, generator)
 
     fitted_paths = paths.with_values(*(p.cpu().numpy() for p in solution.params))
-    for name, value in target_state.items():
-        setattr(est, name, value)
-    est._set_structure_attributes(net, structure)
-    est._set_path_attributes(fitted_paths, n_outputs, budget)
-    est._set_quantity_attributes(monitor, solution, solver)
+    est._set_fitted(plan, net, structure, fitted_paths, monitor, solution, solver)
     est.fit_times_, est.device_ = times, str(device)
-    est.shared_units_ = bool(share)
     return est
 
 
