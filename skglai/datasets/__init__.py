@@ -72,6 +72,15 @@ def _load(name):
         return {key: archive[key] for key in archive.files}
 
 
+def _load_classes(name, descr, return_X_y):
+    """A classification file's float32 features and labels, as a Bunch or ``(X, y)``."""
+    arrays = _load(name)
+    X, y = arrays["X"].astype(np.float32), arrays["y"]
+    if return_X_y:
+        return X, y
+    return Bunch(data=X, target=y, target_names=arrays["class_names"], DESCR=descr)
+
+
 def load_tweet_embeddings(*, return_X_y=False):
     """Load 3,000 tweets as MiniLM sentence embeddings, with their sentiment (3 classes).
 
@@ -95,11 +104,7 @@ def load_tweet_embeddings(*, return_X_y=False):
     >>> X.shape, sorted(set(y.tolist()))
     ((3000, 384), [0, 1, 2])
     """
-    arrays = _load("tweets_minilm")
-    X, y = arrays["X"].astype(np.float32), arrays["y"]
-    if return_X_y:
-        return X, y
-    return Bunch(data=X, target=y, target_names=arrays["class_names"], DESCR=_TWEETS_DESCR)
+    return _load_classes("tweets_minilm", _TWEETS_DESCR, return_X_y)
 
 
 def load_mnist_features(*, return_X_y=False):
@@ -125,11 +130,7 @@ def load_mnist_features(*, return_X_y=False):
     >>> mnist.data.shape, mnist.target_names.tolist()[:3]
     ((2000, 1280), ['0', '1', '2'])
     """
-    arrays = _load("mnist_effnet")
-    X, y = arrays["X"].astype(np.float32), arrays["y"]
-    if return_X_y:
-        return X, y
-    return Bunch(data=X, target=y, target_names=arrays["class_names"], DESCR=_MNIST_DESCR)
+    return _load_classes("mnist_effnet", _MNIST_DESCR, return_X_y)
 
 
 def load_diamonds(*, return_X_y=False):
