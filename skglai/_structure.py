@@ -146,7 +146,8 @@ def is_learning(loss, previous, min_decrease):
 
 def mean_loss(net, X, targets, weights, loss):
     """The net's weighted mean loss on the rows ``X``."""
-    return gates_and_mean_loss(net, X, targets, weights, loss)[1]
+    with torch.no_grad():
+        return _weighted_mean_loss(layer_outputs(net, X)[-1], targets, weights, loss)
 
 
 def gates_and_mean_loss(net, X, targets, weights, loss):
@@ -155,8 +156,11 @@ def gates_and_mean_loss(net, X, targets, weights, loss):
         outputs = layer_outputs(net, X)
         hidden = [a > 0 for a in outputs[1:-1]]
         gates = hidden[0] if len(hidden) == 1 else torch.cat(hidden, dim=1)
-        values = per_sample_loss(loss, outputs[-1], targets)
-        return gates, float(values @ weights / weights.sum())
+        return gates, _weighted_mean_loss(outputs[-1], targets, weights, loss)
+
+
+def _weighted_mean_loss(outputs, targets, weights, loss):
+    return float(per_sample_loss(loss, outputs, targets) @ weights / weights.sum())
 
 
 @dataclass

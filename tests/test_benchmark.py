@@ -101,3 +101,17 @@ def test_suite_smoke_run_reports_every_model(tmp_path, monkeypatch):
     text = readme.read_text()
     assert "old table" not in text and "| breast_cancer | tuning |" in text
     assert text.startswith("intro") and text.rstrip().endswith("rest")
+
+
+def test_speed_diagnosis_prices_glai_in_mlp_epochs(capsys):
+    from benchmarks import diagnose_speed
+    from benchmarks.torch_mlp import TorchMLP
+
+    results = diagnose_speed.main(["--datasets", "breast_cancer", "--seeds", "1", "--repeats", "1"])
+    m = results["breast_cancer"]
+    assert m["mlp_epochs"] >= TorchMLP().patience + 1  # its best epoch, then patience
+    assert m["ratio"] == pytest.approx(m["mlp_s"] / m["glai_s"])
+    assert m["ratio"] == pytest.approx(m["mlp_epochs"] / m["glai_in_mlp_epochs"])
+    assert m["warm_up_epochs"] >= 1 and 0 < m["warm_up_s"] + m["convex_s"] <= m["glai_s"]
+    assert m["faster_ratio"] > 0 and abs(m["faster_gap"]) < 100
+    assert "| breast_cancer | " in capsys.readouterr().out

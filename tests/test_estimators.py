@@ -191,7 +191,7 @@ def test_sparse_probes_stay_sparse(small_classification, monkeypatch):
 
     seen = []
     probe_gates, select_paths = structure.probe_gates, base.select_paths
-    gates_and_mean_loss = structure.gates_and_mean_loss
+    gates_and_mean_loss, mean_loss = structure.gates_and_mean_loss, structure.mean_loss
 
     def spy_probe_gates(net, X_probe):
         seen.append(("warm-up probe", X_probe.is_sparse))
@@ -201,12 +201,17 @@ def test_sparse_probes_stay_sparse(small_classification, monkeypatch):
         seen.append(("warm-up validation", X_val.is_sparse))
         return gates_and_mean_loss(net, X_val, *args)
 
+    def spy_mean_loss(net, X_val, *args):
+        seen.append(("warm-up validation", X_val.is_sparse))
+        return mean_loss(net, X_val, *args)
+
     def spy_select_paths(net, n_outputs, budget, X_probe, w_probe):
         seen.append(("pruning", X_probe.is_sparse))
         return select_paths(net, n_outputs, budget, X_probe, w_probe)
 
     monkeypatch.setattr(structure, "probe_gates", spy_probe_gates)
     monkeypatch.setattr(structure, "gates_and_mean_loss", spy_gates_and_mean_loss)
+    monkeypatch.setattr(structure, "mean_loss", spy_mean_loss)
     monkeypatch.setattr(base, "select_paths", spy_select_paths)
     X, y = small_classification
     X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
