@@ -115,3 +115,32 @@ def test_speed_diagnosis_prices_glai_in_mlp_epochs(capsys):
     assert m["warm_up_epochs"] >= 1 and 0 < m["warm_up_s"] + m["convex_s"] <= m["glai_s"]
     assert m["faster_ratio"] > 0 and abs(m["faster_gap"]) < 100
     assert "| breast_cancer | " in capsys.readouterr().out
+
+
+def test_compare_runs_reports_each_datasets_change(tmp_path):
+    import json
+
+    from benchmarks import compare_runs
+
+    def run(path, glai_score, glai_s, epochs):
+        rows = [
+            dict(dataset="d", seed=0, model="GLAI", fit_s=glai_s, score=glai_score)
+            | dict(structure_epochs=epochs, n_iter=1),
+            dict(dataset="d", seed=0, model="torch MLP", fit_s=1.0, score=0.9),
+        ]
+        path.write_text(json.dumps(rows))
+        return str(path)
+
+    before = run(tmp_path / "before.json", 0.89, 0.8, 4)
+    after = run(tmp_path / "after.json", 0.91, 0.4, 7)
+    rows, markdown = compare_runs.main([before, after])
+    (name, gap_b, gap_a, ratio_b, ratio_a, ep_b, ep_a) = rows[0]
+    assert name == "d" and (ep_b, ep_a) == (4, 7)
+    assert gap_b == pytest.approx(-1.0) and gap_a == pytest.approx(1.0)
+    assert ratio_b == pytest.approx(1.25) and ratio_a == pytest.approx(2.5)
+    assert "Before: within 0.5 points of the torch MLP on 0 of 1" in markdown
+    assert "After: within 0.5 points of the torch MLP on 1 of 1; ratio 1.67 or more on 1," in (
+        markdown
+    )
+    with pytest.raises(SystemExit):
+        compare_runs.main([before])
