@@ -328,3 +328,52 @@ def test_an_overfitting_warm_up_stops_and_keeps_its_best_epoch():
     restored = mean_loss(net, *validation, "softmax")
     assert restored == pytest.approx(curve[result.best_epoch - 1], rel=1e-12)
     assert restored < curve[-1]
+
+
+def test_default_patience_trains_until_the_net_stops_learning():
+    """With validation rows, three calm epochs are three without improvement.
+
+    So at the estimators' default ``structure_patience`` the warm-up ends
+    exactly ``OVERFIT_EPOCHS`` after its best validation epoch (or at the
+    cap) and keeps that epoch, where one calm epoch stops it sooner.
+    """
+    import torch
+
+    from skglai import GLAIClassifier
+    from skglai._structure import OVERFIT_EPOCHS, fit_structure, init_structural_net, mean_loss
+
+    patience = GLAIClassifier().structure_patience
+    assert patience == OVERFIT_EPOCHS
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.randn(1200, 10))
+    y = torch.as_tensor((np.sin(2 * X[:, 0].numpy()) + X[:, 1].numpy() ** 2 > 1).astype(int))
+    weights = torch.ones(1200, dtype=torch.float64)
+    validation = (X[1000:], y[1000:], weights[1000:])
+
+    def warm_up(patience):
+        generator = torch.Generator().manual_seed(0)
+        net = init_structural_net((10, 32, 2), torch.float64, "cpu", generator)
+        result = fit_structure(
+            *(X[:1000], y[:1000], weights[:1000]),
+            "softmax",
+            net,
+            alpha=1e-4,
+            batch_size=128,
+            learning_rate_init=8e-3,
+            max_epochs=200,
+            tol=0.01,
+            patience=patience,
+            probe_rows=np.arange(1000),
+            generator=generator,
+            validation=validation,
+        )
+        return result, mean_loss(net, *validation, "softmax")
+
+    result, restored = warm_up(patience)
+    curve = result.validation_loss_curve
+    assert result.settled and result.overfitting
+    assert result.n_epochs == result.best_epoch + OVERFIT_EPOCHS < 200
+    assert restored == pytest.approx(min(curve), rel=1e-12)
+    hasty, _ = warm_up(1)
+    assert hasty.n_epochs < result.n_epochs
+    assert min(hasty.validation_loss_curve) > min(curve)
