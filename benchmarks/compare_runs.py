@@ -8,7 +8,8 @@ Run from the repository root::
 Each argument pair is ``BEFORE AFTER``: the ``--json`` files of two
 :mod:`benchmarks.suite` runs of the same datasets (several pairs may follow
 one another). Each run is summarised as the suite summarises it (medians
-over seeds), so every ratio compares fits timed in the same run.
+over seeds), so each ratio is the one its run reports (a run made with
+``--reuse`` compares with MLP fits of the run it reused).
 """
 
 import argparse

@@ -2,8 +2,9 @@
 
 A ReLU MLP ``reduction_factor`` times narrower than the one GLAI replaces is
 trained with minibatch Adam until its ReLU on/off patterns (the *gates*) stop
-changing on a fixed probe subset of the training rows. Its weights are then
-frozen: from here on they only decide which paths are switched on.
+changing on a fixed probe of rows and, with validation rows, until it stops
+learning. Its weights are then frozen: from here on they only decide which
+paths are switched on.
 """
 
 import math
