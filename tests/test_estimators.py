@@ -347,7 +347,9 @@ def test_class_weight_balanced_shifts_predictions():
 
 def test_warm_start_continues_from_fitted_paths(small_classification):
     X, y = small_classification
-    params = {**FAST, "max_iter": 3}  # stops short of convergence, so the refit has work
+    # Neither tolerance nor early stopping ends a fit: both stop at max_iter,
+    # short of convergence, so the refit has work.
+    params = {**FAST, "max_iter": 3, "tol": 0.0, "early_stopping": False}
     with pytest.warns(ConvergenceWarning):
         clf = GLAIClassifier(**params, warm_start=True).fit(X, y)
     chains = clf.paths_.block_chains.copy()

@@ -330,18 +330,20 @@ def test_an_overfitting_warm_up_stops_and_keeps_its_best_epoch():
     assert restored < curve[-1]
 
 
-def test_three_calm_epochs_train_until_the_net_stops_learning():
+def test_default_patience_trains_until_the_net_stops_learning():
     """With validation rows, three calm epochs are three without improvement.
 
-    So at ``structure_patience=3`` the warm-up ends exactly
-    ``OVERFIT_EPOCHS`` after its best validation epoch (or at the cap) and
-    keeps that epoch, where one calm epoch (the default) stops it sooner.
+    So at the estimators' default ``structure_patience`` the warm-up ends
+    exactly ``OVERFIT_EPOCHS`` after its best validation epoch (or at the
+    cap) and keeps that epoch, where one calm epoch stops it sooner.
     """
     import torch
 
+    from skglai import GLAIClassifier, GLAIRegressor
     from skglai._structure import OVERFIT_EPOCHS, fit_structure, init_structural_net, mean_loss
 
-    patience = OVERFIT_EPOCHS
+    patience = GLAIClassifier().structure_patience
+    assert patience == GLAIRegressor().structure_patience == OVERFIT_EPOCHS
     rng = np.random.RandomState(0)
     X = torch.as_tensor(rng.randn(1200, 10))
     y = torch.as_tensor((np.sin(2 * X[:, 0].numpy()) + X[:, 1].numpy() ** 2 > 1).astype(int))
