@@ -32,6 +32,9 @@ from skglai import GLAIClassifier, GLAIRegressor
 
 WARMUPS = {
     "GLAI (defaults)": {},
+    "GLAI, structure_patience=1, reduction_factor=1 (earlier defaults)": dict(
+        structure_patience=1, reduction_factor=1
+    ),
     "GLAI, structure_patience=20, structure_tol=0": dict(
         structure_patience=20, structure_tol=0.0, structure_max_epochs=100
     ),

@@ -78,6 +78,18 @@ def test_suite_lists_every_dataset_with_its_half(capsys):
         assert spec.half in line and spec.task in line
 
 
+def test_suite_half_option_accepts_every_half(capsys):
+    from benchmarks import datasets, suite
+
+    assert "holdout" in datasets.HALVES
+    for half in (*datasets.HALVES, "all"):
+        suite.main(["--list", "--half", half])  # --list exits before any fit
+    out = capsys.readouterr().out
+    assert all(name in out for name in datasets.names("holdout"))
+    with pytest.raises(SystemExit):
+        suite.main(["--list", "--half", "no_such_half"])
+
+
 def test_suite_smoke_run_reports_every_model(tmp_path, monkeypatch):
     import json
 

@@ -1,6 +1,8 @@
 """The suite's cached datasets load as registered and the halves cover their categories."""
 
 import argparse
+import json
+import re
 
 import numpy as np
 import pytest
@@ -21,29 +23,56 @@ def test_each_drawn_half_covers_every_category(half):
 
 
 def test_every_dataset_is_in_exactly_one_half():
-    assert set(D.HALVES) == {"tuning", "confirm", "fresh"}
+    assert set(D.HALVES) == {"tuning", "confirm", "fresh", "holdout"}
     assert all(s.half in D.HALVES for s in D.DATASETS)
     by_half = [D.names(half) for half in D.HALVES]
     assert sum(map(len, by_half)) == len(D.names()) == len(D.DATASETS)
     assert set().union(*by_half) == set(D.names())
 
 
-def test_fresh_half_is_new_and_covers_the_main_categories():
-    fresh = [s for s in D.DATASETS if s.half == "fresh"]
-    covered = {c for s in fresh for c in s.categories}
+@pytest.mark.parametrize("half", ["fresh", "holdout"])
+def test_added_half_is_new_and_covers_the_main_categories(half):
+    added = [s for s in D.DATASETS if s.half == half]
+    covered = {c for s in added for c in s.categories}
     assert {"text-2", "text-few", "text-many", "tab-binary", "tab-multiclass"} <= covered
     assert {"tab-large", "regression", "multilabel", "multioutput"} <= covered
-    assert sum("small" in s.categories for s in fresh) >= 2
-    assert sum(s.task == "regression" for s in fresh) >= 2
+    assert sum("small" in s.categories for s in added) >= 2
+    assert sum(s.task == "regression" for s in added) >= 2
     # an untouched half shares no stored file with the halves already run
-    assert not {s.path for s in fresh} & {s.path for s in D.DATASETS if s.half != "fresh"}
+    assert not {s.path for s in added} & {s.path for s in D.DATASETS if s.half != half}
 
 
-def test_suite_half_option_selects_the_fresh_half():
+def _source_table(source):
+    """``'R <package> <item>'`` of a registry source, or the source up to its first semicolon."""
+    m = re.match(r"R (\S+) (\S+)", source)
+    return m.groups() if m else source.split(";")[0]
+
+
+def test_holdout_half_uses_no_table_of_the_other_halves():
+    holdout = [s for s in D.DATASETS if s.half == "holdout"]
+    assert 10 <= len(holdout) <= 12
+    others = {_source_table(s.source) for s in D.DATASETS if s.half != "holdout"}
+    tables = [_source_table(s.source) for s in holdout]
+    assert len(set(tables)) == len(tables)
+    assert not set(tables) & others
+    # every one records a source and a licence
+    assert all(s.source and s.licence for s in holdout)
+
+
+def test_holdout_half_has_only_its_recorded_linear_sanity_scores():
+    scores = json.loads((D.SUITE_DIR / "sanity_scores.json").read_text())
+    for name in D.names("holdout"):
+        metric, score, _ = scores[name]
+        assert metric in ("accuracy", "subset accuracy", "R^2")
+        assert 0 < score < 1  # neither degenerate nor solved by a linear model
+
+
+@pytest.mark.parametrize("half", ["fresh", "holdout"])
+def test_suite_half_option_selects_an_added_half(half):
     from benchmarks import suite
 
-    args = argparse.Namespace(datasets=None, half="fresh")
-    assert suite.chosen_datasets(args) == D.names("fresh")
+    args = argparse.Namespace(datasets=None, half=half)
+    assert suite.chosen_datasets(args) == D.names(half)
     args.half = "all"
     assert suite.chosen_datasets(args) == D.names()
 
