@@ -59,14 +59,14 @@ def to_markdown(rows):
             f"| {ep_b:.0f} | {ep_a:.0f} |"
         )
     for label, index in (("before", 1), ("after", 2)):
-        held = sum(row[index] >= -0.5 for row in rows)
+        held = [row[index] >= -0.5 for row in rows]
         ratios = [row[index + 2] for row in rows]
-        fast = sum(r >= 1.67 for r in ratios)
+        fast = [r >= 1.67 for r in ratios]
         lines.append(
-            f"\n{label.capitalize()}: within 0.5 points of the torch MLP on {held} of "
-            f"{len(rows)}; ratio 1.67 or more on {fast}, median "
-            f"{statistics.median(ratios):.2f}; mean gap "
-            f"{statistics.mean(row[index] for row in rows):+.2f} points."
+            f"\n{label.capitalize()}: within 0.5 points of the torch MLP on {sum(held)} of "
+            f"{len(rows)}; ratio 1.67 or more on {sum(fast)}, median "
+            f"{statistics.median(ratios):.2f}; both on {sum(map(all, zip(held, fast)))}; "
+            f"mean gap {statistics.mean(row[index] for row in rows):+.2f} points."
         )
     return "\n".join(lines)
 

@@ -154,5 +154,9 @@ def test_compare_runs_reports_each_datasets_change(tmp_path):
     assert "After: within 0.5 points of the torch MLP on 1 of 1; ratio 1.67 or more on 1," in (
         markdown
     )
+    assert "Before: within 0.5 points of the torch MLP on 0 of 1; ratio 1.67 or more on 0," in (
+        markdown
+    )
+    assert "; both on 0;" in markdown and "; both on 1;" in markdown
     with pytest.raises(SystemExit):
         compare_runs.main([before])
