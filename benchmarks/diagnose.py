@@ -13,6 +13,8 @@ settings, each row changes one phase and leaves the rest at its default:
   the warm-up runs until its validation loss stops improving;
 - ``patient warm-up``: ``structure_patience=5``: five calm epochs in a row
   (as the reference MLP waits five epochs without improvement);
+- ``full-width warm-up``: ``reduction_factor=1``: a warm-up net as wide as
+  the replaced MLP (do the default's half-width gates cost accuracy?);
 - ``3x budget``: three times the replaced MLP's parameter count (is pruning
   to the budget what costs accuracy?);
 - ``longer convex phase``: ``n_iter_no_change=10`` (does early stopping end
@@ -39,6 +41,7 @@ VARIANTS = {
     "default": {},
     "longer warm-up": {"structure_tol": 0.0, "structure_max_epochs": 100},
     "patient warm-up": {"structure_patience": 5, "structure_max_epochs": 100},
+    "full-width warm-up": {"reduction_factor": 1},
     "3x budget": "budget",
     "longer convex phase": {"n_iter_no_change": 10},
     "alpha x10": {"alpha": 1e-3},
