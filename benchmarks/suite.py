@@ -38,6 +38,7 @@ the torch MLP in points, and torch MLP time / GLAI time.
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -294,7 +295,7 @@ def main(argv=None):
             with open(args.json, "w") as f:
                 json.dump(rows, f, indent=1)
     summary = summarise(rows)
-    command = "python -m benchmarks.suite" + (" " + " ".join(argv) if argv else "")
+    command = shlex.join(["python", "-m", "benchmarks.suite", *(argv or [])])
     markdown = to_markdown(summary, command)
     print("\n" + markdown)
     if args.markdown:

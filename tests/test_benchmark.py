@@ -1,6 +1,7 @@
 """The side-by-side benchmark runs end to end and reports what it measured."""
 
 import csv
+import shlex
 
 import numpy as np
 import pytest
@@ -99,10 +100,10 @@ def test_suite_smoke_run_reports_every_model(tmp_path, monkeypatch):
     readme.write_text(f"intro\n\n{suite.START}\nold table\n{suite.END}\n\nrest\n")
     monkeypatch.setattr(suite, "README", readme)
     out = tmp_path / "rows.json"
-    summary = suite.main(
-        ["--datasets", "breast_cancer", "--seeds", "1", "--pause", "0", "--json", str(out)]
-        + ["--markdown", str(tmp_path / "table.md"), "--update-readme"]
-    )
+    argv = ["--datasets", "breast_cancer", "--seeds", "1", "--pause", "0", "--json", str(out)]
+    argv += ["--glai-params", '{"max_iter": 50}']
+    argv += ["--markdown", str(tmp_path / "table.md"), "--update-readme"]
+    summary = suite.main(argv)
     rows = json.loads(out.read_text())
     assert sorted(r["model"] for r in rows) == sorted(suite.MODELS)
     assert all(0.5 < r["score"] <= 1 and r["fit_s"] > 0 for r in rows)
@@ -110,6 +111,9 @@ def test_suite_smoke_run_reports_every_model(tmp_path, monkeypatch):
     glai, mlp = entry["GLAI"], entry["torch MLP"]
     assert entry["gap_points"] == pytest.approx(100 * (glai["score"] - mlp["score"]))
     assert entry["time_ratio"] == pytest.approx(mlp["fit_s"] / glai["fit_s"])
+    # The table's command line runs as written: its JSON argument is quoted.
+    command = (tmp_path / "table.md").read_text().split("`")[1]
+    assert shlex.split(command) == ["python", "-m", "benchmarks.suite", *argv]
     text = readme.read_text()
     assert "old table" not in text and "| breast_cancer | tuning |" in text
     assert text.startswith("intro") and text.rstrip().endswith("rest")
