@@ -6,7 +6,7 @@ Run from the repository root::
     python -m benchmarks.suite --half tuning           # the half defaults are chosen on
     python -m benchmarks.suite --half confirm          # the held-back half (run once)
     python -m benchmarks.suite --half fresh            # the datasets added third
-    python -m benchmarks.suite --half holdout          # the untouched half (added last)
+    python -m benchmarks.suite --half holdout          # the half added last (confirms)
     python -m benchmarks.suite --datasets wine,digits --seeds 1 --json out.json
 
 The datasets (registered in :mod:`benchmarks.datasets`, built offline by
@@ -15,8 +15,9 @@ a *confirmation* half, each covering every category. Defaults are chosen on
 the tuning half only. The confirmation half was run once at the first
 defaults; a *fresh* half of datasets added later (every category but images)
 was then run once at the second. A *holdout* half, added after that run from
-tables no other half uses, has had no model but the builder's linear sanity
-score run on it. doc/benchmarks.rst says how each half was used since.
+tables no other half uses, had no model but the builder's linear sanity score
+run on it until the current defaults were fixed on the other three, and was
+then run once at them. doc/benchmarks.rst says how each half was used.
 
 For each dataset and seed, on the same 80/20 split (stratified for single-label
 classification), the data as a user has it (embeddings raw, tables one-hot
