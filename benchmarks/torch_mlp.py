@@ -61,6 +61,20 @@ class TorchMLP:
         return (y2 - self.mean_) / self.scale_, nn.MSELoss(), y2.shape[1]
 
     def fit(self, X, y):
+        for stop in self.train_epochs(X, y):
+            if stop:
+                break
+        self.net_.load_state_dict(self.best_state_)
+        return self
+
+    def train_epochs(self, X, y):
+        """Train epoch by epoch, yielding after each whether early stopping would stop now.
+
+        :meth:`fit` stops at the first ``True`` and restores the best
+        validation weights (``best_state_``); a caller that keeps iterating
+        trains on, up to ``max_epochs``, with ``net_`` always the latest
+        weights.
+        """
         torch.manual_seed(self.random_state)
         self._y_ndim = np.ndim(y)
         y, loss_fn, n_out = self._encode(y)
@@ -75,7 +89,7 @@ class TorchMLP:
         y_tr = torch.as_tensor(y_tr, dtype=torch.int64 if y.ndim == 1 else torch.float32)
         self.net_ = self._net(X.shape[1], n_out)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
-        best, best_state, bad = -np.inf, None, 0
+        best, self.best_state_, bad = -np.inf, None, 0
         generator = torch.Generator().manual_seed(self.random_state)
         self.n_epochs_ = 0
         for _ in range(self.max_epochs):
@@ -89,13 +103,11 @@ class TorchMLP:
                 optimizer.step()
             score = self._score_raw(X_val, y_val)
             if score > best:
-                best, best_state, bad = score, copy.deepcopy(self.net_.state_dict()), 0
+                best, self.best_state_, bad = score, copy.deepcopy(self.net_.state_dict()), 0
+                self.best_epoch_ = self.n_epochs_
             else:
                 bad += 1
-                if bad >= self.patience:
-                    break
-        self.net_.load_state_dict(best_state)
-        return self
+            yield bad >= self.patience
 
     def _outputs(self, X):
         with torch.no_grad():

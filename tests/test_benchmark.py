@@ -164,3 +164,64 @@ def test_compare_runs_reports_each_datasets_change(tmp_path):
     assert "; both on 0;" in markdown and "; both on 1;" in markdown
     with pytest.raises(SystemExit):
         compare_runs.main([before])
+
+
+def test_torch_mlp_epochs_follow_its_fit():
+    from sklearn.datasets import load_breast_cancer
+
+    from benchmarks.torch_mlp import TorchMLP
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    fitted = TorchMLP(random_state=1).fit(X, y)
+    stepped = TorchMLP(random_state=1)
+    stops = []
+    for stop in stepped.train_epochs(X, y):
+        stops.append(stop)
+        if stop:
+            break
+    # The generator stops where fit stops, with the same best epoch and weights.
+    assert len(stops) == fitted.n_epochs_ and stops.index(True) == len(stops) - 1
+    assert stepped.best_epoch_ == fitted.best_epoch_ == len(stops) - fitted.patience
+    stepped.net_.load_state_dict(stepped.best_state_)
+    np.testing.assert_array_equal(stepped.predict(X), fitted.predict(X))
+
+
+def test_first_reaching_finds_the_first_epoch_at_the_target():
+    from benchmarks.time_to_accuracy import first_reaching
+
+    assert first_reaching([0.5, 0.7, 0.9, 0.95], 0.9) == 2
+    assert first_reaching([0.5, 0.7], 0.9) is None
+
+
+def test_time_to_accuracy_counts_an_unreached_score_as_infinite():
+    import math
+
+    from benchmarks.time_to_accuracy import summarise, to_markdown
+
+    def row(seed, reach_s):
+        times = dict(glai_s=0.5, mlp_stop_s=1.0, reach_s=reach_s)
+        return dict(dataset="churn", seed=seed, glai_score=0.9, mlp_score_at_stop=0.8) | times
+
+    (entry,) = summarise([row(0, 2.0), row(1, None), row(2, None)])
+    assert entry["reached"] == 1 and math.isinf(entry["equal_accuracy_ratio"])
+    assert entry["fit_ratio"] == pytest.approx(2.0)
+    assert "not reached (1 of 3)" in to_markdown([entry], "cmd")
+    (entry,) = summarise([row(0, 2.0), row(1, 1.0), row(2, None)])
+    assert entry["equal_accuracy_ratio"] == pytest.approx(4.0)
+    assert "Equal-accuracy ratio >= 1.67: 1 of 1" in to_markdown([entry], "cmd")
+
+
+def test_time_to_accuracy_smoke_run(tmp_path):
+    import json
+
+    from benchmarks import time_to_accuracy
+
+    out = tmp_path / "rows.json"
+    argv = ["--datasets", "breast_cancer", "--seeds", "1", "--repeats", "1", "--pause", "0"]
+    rows = time_to_accuracy.main([*argv, "--json", str(out)])
+    assert json.loads(out.read_text()) == rows
+    (row,) = rows
+    assert row["mlp_epochs_run"] >= row["mlp_stop_epoch"] and row["mlp_s_run"] >= row["mlp_stop_s"]
+    assert row["reach_s"] is None or 0 < row["reach_s"] <= row["mlp_s_run"]
+    assert 0.5 < row["glai_score"] <= 1 and 0.5 < row["mlp_score_at_stop"] <= 1
