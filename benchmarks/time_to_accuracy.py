@@ -18,8 +18,9 @@ score reaches GLAI's. Per-epoch test scores are noisy and the first epoch
 that touches GLAI's score counts, which favours the MLP.
 
 The report gives medians over seeds: GLAI's score and time, the torch MLP's
-score and time at its early stop, the MLP's epochs and time to GLAI's score,
-and that time over GLAI's ("equal-accuracy ratio"). A seed on which the MLP
+score and time at its early stop, the MLP's time to GLAI's score (``--json``
+rows also give its epoch), and that time over GLAI's ("equal-accuracy
+ratio"). A seed on which the MLP
 never reaches GLAI's score counts as an infinite time; the median is then
 shown as ``not reached`` when most seeds never do.
 """
