@@ -225,3 +225,16 @@ def test_time_to_accuracy_smoke_run(tmp_path):
     assert row["mlp_epochs_run"] >= row["mlp_stop_epoch"] and row["mlp_s_run"] >= row["mlp_stop_s"]
     assert row["reach_s"] is None or 0 < row["reach_s"] <= row["mlp_s_run"]
     assert 0.5 < row["glai_score"] <= 1 and 0.5 < row["mlp_score_at_stop"] <= 1
+
+
+def test_many_classes_benchmark_reports_every_model_per_class_count(capsys):
+    from benchmarks import many_classes
+
+    argv = ["--classes", "3,5", "--rows-per-class", "40", "--seeds", "1", "--repeats", "1"]
+    results = many_classes.main(argv)
+    assert sorted(results) == [3, 5]
+    for result in results.values():
+        assert set(result) == set(many_classes.MODELS)
+        assert all(0 <= score <= 1 and seconds > 0 for score, seconds in result.values())
+    out = capsys.readouterr().out
+    assert "| 3 | " in out and "| 5 | " in out
