@@ -83,8 +83,8 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# GLAI's warm-up trains a net half as wide (the default
-# ``reduction_factor=2``) only until its gates stop flipping and its
+# GLAI's warm-up trains a net half as wide (``reduction_factor='auto'``
+# is 2 below 20 classes) only until its gates stop flipping and its
 # validation loss stops improving, and the convex phase starts from there.
 # On embeddings like these an Adam MLP also converges in a few epochs, so
 # the gain in time is modest; see the benchmark page for the measured

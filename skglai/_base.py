@@ -76,6 +76,13 @@ MASK_VALIDATION_BYTES = 256 << 20
 # shared_units="auto" shares a classifier's first-layer units from this many
 # outputs on: with one output a shared block is a dedicated block.
 SHARED_UNITS_AUTO_OUTPUTS = 2
+# reduction_factor="auto": a warm-up net half as wide as the replaced MLP ...
+AUTO_REDUCTION_FACTOR = 2
+# ... except for classifiers with this many classes or more. Their shared
+# units are the warm-up net's units, and the rest of the budget leaves each
+# class too few dedicated blocks to make up for half the width
+# (doc/benchmarks.rst, "Many classes").
+FULL_WIDTH_AUTO_CLASSES = 20
 
 
 class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
@@ -86,7 +93,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "reduction_factor": [Interval(Real, 1, None, closed="left")],
+        "reduction_factor": [StrOptions({"auto"}), Interval(Real, 1, None, closed="left")],
         "param_budget": [StrOptions({"mlp"}), Interval(Integral, 1, None, closed="left")],
         "structure_max_epochs": [Interval(Integral, 1, None, closed="left")],
         "structure_tol": [Interval(Real, 0, 1, closed="both")],
@@ -113,7 +120,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self,
         hidden_layer_sizes=(100,),
         *,
-        reduction_factor=2,
+        reduction_factor="auto",
         param_budget="mlp",
         structure_max_epochs=30,
         structure_tol=0.01,
@@ -237,11 +244,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             )
         n_outputs = targets.shape[1] if loss != "softmax" else len(target_state["classes_"])
         budget = self._budget(X.shape[1], hidden, n_outputs)
+        reduction_factor = self._reduction_factor(loss, n_outputs)
         check_solver(self.solver, loss)
         parts = fit_memory_estimate(
             X.shape[0],
             X.shape[1],
-            structural_sizes(hidden, self.reduction_factor),
+            structural_sizes(hidden, reduction_factor),
             n_outputs,
             budget,
             X.dtype.itemsize,
@@ -262,7 +270,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         validation = None if val is None else data.tensors(val)
         times = {}
 
-        plan = _ModelPlan(n_outputs, target_state, hidden, budget, self._shares_units(n_outputs))
+        plan = _ModelPlan(
+            n_outputs,
+            target_state,
+            hidden,
+            budget,
+            self._shares_units(n_outputs),
+            reduction_factor,
+        )
         net, paths, structure = self._structure_and_paths(
             rows, validation, plan, conditioner, rng, generator, times
         )
@@ -399,6 +414,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return n_samples >= EARLY_STOPPING_AUTO_SAMPLES
         return bool(self.early_stopping)
 
+    def _reduction_factor(self, loss, n_outputs):
+        """``reduction_factor`` resolved for a fit with this loss and output count."""
+        if not isinstance(self.reduction_factor, str):  # a number: as given
+            return self.reduction_factor
+        if loss == "softmax" and n_outputs >= FULL_WIDTH_AUTO_CLASSES:
+            return 1
+        return AUTO_REDUCTION_FACTOR
+
     def _shares_units(self, n_outputs):
         """Whether this fit asks for shared unit blocks (``shared_units`` resolved)."""
         if self.shared_units == "auto":
@@ -422,7 +445,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         if self.n_outputs_ != plan.n_outputs or self.structural_coefs_[0].shape[0] != n_features:
             return None
         fitted_hidden = tuple(w.shape[1] for w in self.structural_coefs_[:-1])
-        if fitted_hidden != structural_sizes(plan.hidden, self.reduction_factor):
+        if fitted_hidden != structural_sizes(plan.hidden, plan.reduction_factor):
             return None
         if self.param_budget_ != plan.budget:
             return None
@@ -444,7 +467,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             reuse = self._reusable_state(n_features, plan, conditioner, dtype, device)
             if reuse is not None:
                 return reuse.net, reuse.paths, None
-            hidden = structural_sizes(plan.hidden, self.reduction_factor)
+            hidden = structural_sizes(plan.hidden, plan.reduction_factor)
             net = init_structural_net(
                 (n_features, *hidden, plan.n_outputs), dtype, device, generator
             )
@@ -535,6 +558,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         self._set_structure_attributes(net, structure)
         self._set_path_attributes(paths, plan.n_outputs, plan.budget)
         self.shared_units_ = plan.share
+        self.reduction_factor_ = plan.reduction_factor
         self._set_quantity_attributes(monitor, solution, solver)
 
     def _set_structure_attributes(self, net, structure):
@@ -641,6 +665,7 @@ class _ModelPlan:
     hidden: tuple
     budget: int
     share: bool  # shared_units, resolved
+    reduction_factor: float  # resolved
 
 
 @dataclasses.dataclass(frozen=True)

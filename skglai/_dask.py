@@ -549,7 +549,14 @@ def fit_dask(est, X, y, sample_weight):
                 f"early_stopping=True held out no weighted validation rows of "
                 f"{X.shape[0]} samples (validation_fraction={est.validation_fraction})."
             )
-        plan = _ModelPlan(n_outputs, target_state, hidden, budget, est._shares_units(n_outputs))
+        plan = _ModelPlan(
+            n_outputs,
+            target_state,
+            hidden,
+            budget,
+            est._shares_units(n_outputs),
+            est._reduction_factor(loss, n_outputs),
+        )
         return _fit_on_blocks(
             est, client, blocks, summary, X, loss, plan, dtype, device, rng, generator, early
         )

@@ -13,14 +13,17 @@ hidden_layer_sizes : array-like of shape (n_layers,), default=(100,)
     parameter budget. The structural net has ``ceil(H / reduction_factor)``
     units per layer.""",
     "reduction_factor": """\
-reduction_factor : float >= 1, default=2
+reduction_factor : 'auto' or float >= 1, default='auto'
     How much narrower the structural warm-up net is than the replaced MLP.
     A narrower net makes the warm-up cheaper, and its gates carry a little
-    less structure. With the patient default warm-up
-    (``structure_patience=3``), half the width balanced accuracy and fit
-    time best on the benchmark datasets; ``1`` trains the warm-up at the
-    full width, which gains a fraction of a point on some hard problems
-    for more fit time.""",
+    less structure. ``'auto'`` is ``1`` (the full width) for a classifier
+    with 20 classes or more and ``2`` otherwise. With the patient default
+    warm-up (``structure_patience=3``), half the width balanced accuracy
+    and fit time best on the benchmark datasets; with many classes the
+    shared units (see ``shared_units``) are the warm-up net's units, and at
+    half the width GLAI fell behind the MLP it replaces. ``1`` also gains a
+    fraction of a point on some hard problems with few classes, for more
+    fit time. The resolved value is in ``reduction_factor_``.""",
     "param_budget": """\
 param_budget : 'mlp' or int, default='mlp'
     Maximum number of trained parameters. ``'mlp'`` uses the parameter
@@ -141,6 +144,9 @@ n_params_ : int
     "param_budget_": """\
 param_budget_ : int
     The budget the path model was pruned to.""",
+    "reduction_factor_": """\
+reduction_factor_ : float
+    The ``reduction_factor`` the fit used (``'auto'`` resolved).""",
     "shared_units_": """\
 shared_units_ : bool
     Whether the fit asked for shared unit blocks; ``paths_.shared_units``

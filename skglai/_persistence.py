@@ -363,6 +363,8 @@ def _build(meta, arrays, path):
         setattr(estimator, attr, value)
     if "shared_units_" not in fitted:  # saved before shared blocks: none shared
         estimator.shared_units_ = False
+    if "reduction_factor_" not in fitted:  # saved when the parameter was always a number
+        estimator.reduction_factor_ = estimator.reduction_factor
     _restore_arrays(estimator, arrays, set(meta.get("object_arrays", ())))
     _check_consistency(estimator)
     return estimator

