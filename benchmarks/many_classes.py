@@ -119,7 +119,9 @@ def to_row(name, n_classes, result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classes", default="10,25,50,100", help="comma-separated class counts")
+    parser.add_argument(
+        "--classes", default="10,25,50,100,200", help="comma-separated class counts"
+    )
     parser.add_argument("--rows-per-class", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3, help="time each fit as the fastest of")
