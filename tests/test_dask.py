@@ -236,3 +236,14 @@ def test_worker_lost_leaves_model_unchanged(client):
     with pytest.raises(RuntimeError, match="worker was lost"):
         model.fit(doomed, _lazy(y))
     np.testing.assert_array_equal(model.paths_.theta, before)
+
+
+def test_dask_fit_resolves_reduction_factor_as_numpy_fit(client):
+    """reduction_factor='auto' gives the full-width warm-up from 20 classes on, on Dask too."""
+    X, _ = _teacher_data(1200)
+    y = np.arange(len(X)) % 20
+    params = dict(hidden_layer_sizes=(16,), early_stopping=False, max_iter=2, random_state=0)
+    ref = _quiet_fit(GLAIClassifier(**params), X, y)
+    model = _quiet_fit(GLAIClassifier(**params), _lazy(X), _lazy(y))
+    assert model.reduction_factor_ == ref.reduction_factor_ == 1
+    assert model.structural_coefs_[0].shape == ref.structural_coefs_[0].shape == (8, 16)
