@@ -64,6 +64,11 @@ PREDICT_CHUNK_ELEMENTS = 1 << 22
 # small data most of all, and a 10% split of 20 rows still ranks iterates by
 # their loss (doc/benchmarks.rst).
 EARLY_STOPPING_AUTO_SAMPLES = 200
+# ... and, in a classifier, only when the split gives this many validation
+# rows per class on average: with one or two a class, the held-out rows rank
+# iterates by noise, and few-shot fits stopped far too early
+# (doc/benchmarks.rst, "Few examples per class").
+EARLY_STOPPING_AUTO_ROWS_PER_CLASS = 5
 # batch_size='auto': a warm-up step has a fixed overhead on a CPU (row gathers,
 # Adam, Python), so fewer, larger steps win (see doc/benchmarks.rst).
 AUTO_BATCH_SIZE = 512
@@ -391,14 +396,16 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
     def _split(self, y, rng):
         """Training and validation row indices (validation is None without early stopping)."""
         rows = np.arange(y.shape[0])
-        if not self._uses_early_stopping(y.shape[0]):
+        stratify = self._stratify(y)
+        n_classes = None if stratify is None else len(np.unique(stratify))
+        if not self._uses_early_stopping(y.shape[0], n_classes):
             return rows, None
         try:
             train, val = train_test_split(
                 rows,
                 test_size=self.validation_fraction,
                 random_state=rng.randint(np.iinfo(np.int32).max),
-                stratify=self._stratify(y),
+                stratify=stratify,
             )
         except ValueError as exc:
             if self.early_stopping == "auto":  # e.g. a class too rare to stratify: go without
@@ -409,10 +416,14 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             ) from exc
         return np.sort(train), np.sort(val)
 
-    def _uses_early_stopping(self, n_samples):
-        if self.early_stopping == "auto":
-            return n_samples >= EARLY_STOPPING_AUTO_SAMPLES
-        return bool(self.early_stopping)
+    def _uses_early_stopping(self, n_samples, n_classes=None):
+        """Whether to hold out validation rows (``n_classes``: of a single-label classifier)."""
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        if n_samples < EARLY_STOPPING_AUTO_SAMPLES:
+            return False
+        per_class = self.validation_fraction * n_samples / (n_classes or 1)
+        return per_class >= EARLY_STOPPING_AUTO_ROWS_PER_CLASS
 
     def _reduction_factor(self, loss, n_outputs):
         """``reduction_factor`` resolved for a fit with this loss and output count."""

@@ -45,8 +45,10 @@ early_stopping : 'auto' or bool, default='auto'
     is smooth from one iterate to the next where accuracy on a few
     hundred rows is not, so the convex phase can stop after one
     iteration without improvement. ``'auto'`` enables it from 200
-    samples on, where a stratified split is possible: the convex refit
-    starts at the warm-up's solution and overfits fast.""",
+    samples on, where a stratified split is possible and gives at least
+    5 validation rows per class on average: the convex refit starts at
+    the warm-up's solution and overfits fast, while one or two held-out
+    rows a class (few-shot data) rank iterates by noise.""",
             "class_weight": """\
 class_weight : dict, 'balanced' or None, default=None
     Weights of the classes, multiplied into ``sample_weight``.""",

@@ -522,7 +522,7 @@ def fit_dask(est, X, y, sample_weight):
     encoding, loss, n_outputs, target_state = _encode_targets(est, y, sample_weight, da)
     budget = est._budget(X.shape[1], hidden, n_outputs)
     rng = check_random_state(est.random_state)
-    early = est._uses_early_stopping(X.shape[0])
+    early = est._uses_early_stopping(X.shape[0], n_outputs if loss == "softmax" else None)
     split_seed = rng.randint(np.iinfo(np.int32).max) if early else 0
     generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
 

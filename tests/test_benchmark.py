@@ -247,3 +247,21 @@ def test_many_classes_real_tables_keep_classes_with_enough_rows():
     X, y = many_classes.real("leaf_species")
     assert X.dtype == np.float32 and np.isfinite(X).all() and len(X) == len(y)
     assert len(np.unique(y)) >= 20 and np.bincount(y).min() >= many_classes.MIN_CLASS_ROWS
+
+
+def test_few_shot_split_takes_the_same_number_of_rows_of_every_class():
+    from benchmarks.few_shot import few_shot_split
+
+    y = np.repeat(np.arange(4), [10, 7, 30, 5])
+    train, test = few_shot_split(y, 3, seed=0)
+    assert np.bincount(y[train]).tolist() == [3, 3, 3, 3]
+    assert sorted(np.r_[train, test].tolist()) == list(range(len(y)))
+
+
+def test_few_shot_benchmark_reports_every_model(capsys):
+    from benchmarks import few_shot
+
+    results = few_shot.main(["--problems", "digits_effnet:3", "--seeds", "1"])
+    assert set(results["digits_effnet:3"]) == set(few_shot.MODELS)
+    assert all(0 <= score <= 1 for score, _ in results["digits_effnet:3"].values())
+    assert "| digits_effnet:3 | 30 | " in capsys.readouterr().out

@@ -72,6 +72,25 @@ def test_early_stopping_auto_depends_on_sample_count():
     assert off.validation_scores_ is None
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_auto_needs_five_validation_rows_per_class():
+    """Few-shot data (one or two held-out rows a class) trains without a split."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 4)
+    params = dict(hidden_layer_sizes=(8,), structure_max_epochs=2, max_iter=5, random_state=0)
+    # 10% of 600 rows: 6 a class for 10 classes, 3 a class for 20 classes
+    ten = GLAIClassifier(**params).fit(X, np.arange(600) % 10)
+    twenty = GLAIClassifier(**params).fit(X, np.arange(600) % 20)
+    assert ten.validation_scores_ is not None
+    assert twenty.validation_scores_ is None
+    # a larger validation_fraction gives every class enough rows again
+    wider = GLAIClassifier(**params, validation_fraction=0.2).fit(X, np.arange(600) % 20)
+    assert wider.validation_scores_ is not None
+    # early_stopping=True is the user's choice, kept whatever the class count
+    forced = GLAIClassifier(**params, early_stopping=True).fit(X, np.arange(600) % 20)
+    assert forced.validation_scores_ is not None
+
+
 def test_regressors_hold_out_from_as_few_samples():
     rng = np.random.RandomState(0)
     X = rng.randn(300, 4)
