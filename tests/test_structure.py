@@ -91,6 +91,14 @@ def test_early_stopping_auto_needs_five_validation_rows_per_class():
     assert forced.validation_scores_ is not None
 
 
+def test_early_stopping_auto_rule_as_the_dask_fit_calls_it():
+    """The Dask fit passes the class count of a softmax fit, and None otherwise."""
+    clf = GLAIClassifier()
+    assert clf._uses_early_stopping(600, 10) and not clf._uses_early_stopping(600, 20)
+    assert clf._uses_early_stopping(600) and not clf._uses_early_stopping(150)
+    assert not GLAIClassifier(early_stopping=False)._uses_early_stopping(10**6, 2)
+
+
 def test_regressors_hold_out_from_as_few_samples():
     rng = np.random.RandomState(0)
     X = rng.randn(300, 4)
