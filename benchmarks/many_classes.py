@@ -103,8 +103,8 @@ def run(make_problem, seeds, repeats):
             seconds, model = fastest_fit(make(seed), X_tr, y_tr, 0.2, repeats)
             results[label].append((float((model.predict(X_te) == y_te).mean()), seconds))
     return {
-        label: tuple(statistics.median(run[i] for run in runs) for i in range(2))
-        for label, runs in results.items()
+        label: tuple(statistics.median(fit[i] for fit in fits) for i in range(2))
+        for label, fits in results.items()
     }
 
 
