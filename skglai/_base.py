@@ -263,7 +263,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
         if self.solver in ("adam", "sgd"):
             import_torch_optim()  # before any work, so an interrupt cannot leave it half done
         rng = check_random_state(self.random_state)
-        train, val = self._split(y, rng)
+        train, val = self._split(y, rng, n_outputs if loss == "softmax" else None)
         generator = make_generator(rng.randint(np.iinfo(np.int32).max), "cpu")
         conditioner = InputConditioner.fit(
             X, _training_weights(sample_weight, val), self.input_conditioning
@@ -393,11 +393,12 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
             return min(AUTO_BATCH_SIZE, math.ceil(n_samples / AUTO_MIN_STEPS))
         return min(self.batch_size, n_samples)
 
-    def _split(self, y, rng):
-        """Training and validation row indices (validation is None without early stopping)."""
+    def _split(self, y, rng, n_classes=None):
+        """Training and validation row indices (validation is None without early stopping).
+
+        ``n_classes`` is the class count of a single-label (softmax) classifier.
+        """
         rows = np.arange(y.shape[0])
-        stratify = self._stratify(y)
-        n_classes = None if stratify is None else len(np.unique(stratify))
         if not self._uses_early_stopping(y.shape[0], n_classes):
             return rows, None
         try:
@@ -405,7 +406,7 @@ class BaseGLAI(BaseEstimator, metaclass=ABCMeta):
                 rows,
                 test_size=self.validation_fraction,
                 random_state=rng.randint(np.iinfo(np.int32).max),
-                stratify=stratify,
+                stratify=self._stratify(y),
             )
         except ValueError as exc:
             if self.early_stopping == "auto":  # e.g. a class too rare to stratify: go without
