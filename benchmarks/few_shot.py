@@ -64,9 +64,8 @@ def few_shot_split(y, shots, seed):
     return np.sort(train), np.setdiff1d(np.arange(len(y)), train)
 
 
-def run(name, shots, seeds):
+def run(X, y, shots, seeds):
     """``{model: (median accuracy, median fit seconds)}`` over the seeds."""
-    X, y = load(name)
     results = {label: [] for label in MODELS}
     for seed in seeds:
         train, test = few_shot_split(y, shots, seed)
@@ -95,8 +94,9 @@ def main(argv=None):
     results = {}
     for problem in args.problems.split(","):
         name, shots = problem.split(":")
-        results[problem] = run(name, int(shots), range(args.seeds))
-        n_classes = len(np.unique(load(name)[1]))
+        X, y = load(name)
+        results[problem] = run(X, y, int(shots), range(args.seeds))
+        n_classes = len(np.unique(y))
         cells = [f"{score:.4f} / {s:.2f}s" for score, s in results[problem].values()]
         lines.append(f"| {problem} | {n_classes * int(shots)} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
